@@ -1,0 +1,6 @@
+// Loaded by .mocharc.json for every run: global teardown of what the suites shared.
+import { stopSharedControlPlane } from './controlplane.js';
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await stopSharedControlPlane();
+}
