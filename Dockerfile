@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# hostnet-controller image: ghcr.io/hostnet-io/hostnet-controller:<version>
+#   docker build -t ghcr.io/hostnet-io/hostnet-controller:0.1.0 .
+# Runs as the non-root user 65532 and writes nothing: a read-only root filesystem works.
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---- build: compile TypeScript. tsconfig.json also compiles test/ and hack/ (hence the dev
+# dependencies and those sources here); their output is dropped before dist/ goes into the image.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY controller ./controller
+COPY test ./test
+COPY hack ./hack
+RUN npm run build \
+ && rm -rf dist/test dist/hack \
+ && test -f dist/controller/main.js
+
+# ---- runtime: production dependencies only, no compiler, no npm cache.
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="hostnet-controller" \
+      org.opencontainers.image.description="Gives each cloud host a container CIDR block and programs the Huawei Cloud / Open Telekom Cloud VPC route table." \
+      org.opencontainers.image.source="https://github.com/hostnet-io/hostnet-controller" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf /root/.npm /tmp/*
+COPY --from=build /src/dist ./dist
+COPY crds ./crds
+# Numeric IDs so Kubernetes' runAsNonRoot can verify them without /etc/passwd.
+USER 65532:65532
+# 8080: /metrics, 8081: /healthz and /readyz.
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "dist/controller/main.js"]

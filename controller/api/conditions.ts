@@ -1,0 +1,95 @@
+// Condition types, their reasons and the Event reasons, defined together so that a reason is
+// never spelled twice. Reasons are stable API: people write alerts and scripts against them.
+import type { Condition } from './types.js';
+
+export const ConditionType = {
+  /** The host holds a block of the pool, recorded in status.podCIDR. */
+  CIDRAllocated: 'CIDRAllocated',
+  /** Every managed route table sends the block to the host. */
+  RouteProgrammed: 'RouteProgrammed',
+  /** The host NIC lets the containers' traffic through (seed step 2). */
+  SourceDestCheckDisabled: 'SourceDestCheckDisabled',
+  /** All of the above: containers on this host are reachable from the other hosts. */
+  Ready: 'Ready',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  // Any condition, before the controller has decided.
+  Reconciling: 'Reconciling',
+  // CIDRAllocated
+  Allocated: 'Allocated',
+  Pinned: 'Pinned',
+  NotInPool: 'NotInPool',
+  WrongBlockSize: 'WrongBlockSize',
+  OverlapsVPCSubnet: 'OverlapsVPCSubnet',
+  CIDRInUse: 'CIDRInUse',
+  ContainsHostIP: 'ContainsHostIP',
+  PoolExhausted: 'PoolExhausted',
+  // RouteProgrammed
+  RouteCreated: 'RouteCreated',
+  RoutePending: 'RoutePending',
+  RouteConflict: 'RouteConflict',
+  RouteQuotaExceeded: 'RouteQuotaExceeded',
+  CloudError: 'CloudError',
+  CloudThrottled: 'CloudThrottled',
+  WaitingForCIDR: 'WaitingForCIDR',
+  // SourceDestCheckDisabled
+  AddressPairsSet: 'AddressPairsSet',
+  SourceDestCheckNotManaged: 'NotManaged',
+  PortNotFound: 'PortNotFound',
+  // Ready
+  HostReady: 'HostReady',
+  NotReady: 'NotReady',
+  Deleting: 'Deleting',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Event reasons: one per state change a person cares about. */
+export const EventReason = {
+  CIDRAllocated: 'CIDRAllocated',
+  CIDRRejected: 'CIDRRejected',
+  CIDRReleased: 'CIDRReleased',
+  CIDRRecovered: 'CIDRRecovered',
+  PoolExhausted: 'PoolExhausted',
+  RouteProgrammed: 'RouteProgrammed',
+  RouteMigrated: 'RouteMigrated',
+  RouteRemoved: 'RouteRemoved',
+  RouteRepaired: 'RouteRepaired',
+  RouteConflict: 'RouteConflict',
+  RouteQuotaExceeded: 'RouteQuotaExceeded',
+  CloudError: 'CloudError',
+  SourceDestCheckDisabled: 'SourceDestCheckDisabled',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+/**
+ * Sets one condition in a list, kubebuilder style: lastTransitionTime changes only when the
+ * status changes. Returns a new list; the input is not modified.
+ */
+export function setCondition(
+  list: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date = new Date(),
+): Condition[] {
+  const out = (list ?? []).filter((c) => c.type !== next.type);
+  const prev = (list ?? []).find((c) => c.type === next.type);
+  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : rfc3339(now);
+  out.push({ ...next, lastTransitionTime });
+  return out.sort((a, b) => order(a.type) - order(b.type));
+}
+
+export function getCondition(list: Condition[] | undefined, type: string): Condition | undefined {
+  return list?.find((c) => c.type === type);
+}
+
+const ORDER: string[] = Object.values(ConditionType);
+function order(type: string): number {
+  const i = ORDER.indexOf(type);
+  return i < 0 ? ORDER.length : i;
+}
+
+/** metav1.Time: RFC 3339 with second precision. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,257 @@
+// Configuration from flags and HOSTNET_* environment variables (a flag wins over its variable).
+// Every value is checked here, at start-up, so a bad one fails with one line naming the flag
+// instead of surfacing later as a confusing reconcile error.
+import { parseArgs } from 'node:util';
+import { normalizeCidr, parseCidr } from './cidr.js';
+
+export type ProviderName = 'huaweicloud' | 'otc' | 'memory';
+
+export interface Config {
+  kubeconfig?: string;
+  poolCidr: string;
+  blockSize: number;
+  vpcSubnets: string[];
+  installationId: string;
+  cloudProvider: ProviderName;
+  cloudRegion?: string;
+  cloudEndpoint?: string;
+  cloudProjectId?: string;
+  cloudVpcId?: string;
+  routeTableIds: string[];
+  cloudCredentialsDir?: string;
+  cloudTimeoutMs: number;
+  cloudQps: number;
+  cloudBurst: number;
+  sourceDestCheck: 'disable' | 'block' | 'off';
+  securityGroupId?: string;
+  securityGroupProtocols: ('icmp' | 'udp' | 'tcp' | 'all')[];
+  routeTableCapacity: number;
+  routeBatchWindowMs: number;
+  resyncPeriodMs: number;
+  watchIdleTimeoutMs: number;
+  workers: number;
+  metricsBindAddress: string;
+  healthBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  eventNamespace: string;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'auto' | 'json' | 'text';
+}
+
+interface FlagDef {
+  type: 'string' | 'boolean';
+  default?: string;
+  help: string;
+}
+
+// The one list of flags: parsing, --help and the docs are generated from it.
+export const FLAGS: Record<string, FlagDef> = {
+  kubeconfig: { type: 'string', help: 'Path to a kubeconfig. Default: in-cluster config, then $KUBECONFIG, then ~/.kube/config.' },
+  'pool-cidr': { type: 'string', default: '10.0.0.0/16', help: 'The pool the container blocks are cut from. Must not be a VPC subnet.' },
+  'block-size': { type: 'string', default: '24', help: 'Prefix length of each host block (e.g. 24 for 10.0.2.0/24).' },
+  'vpc-subnets': { type: 'string', default: '', help: 'Comma-separated CIDRs never to allocate (the VPC subnets). The local routes of the managed route tables are added automatically.' },
+  'installation-id': { type: 'string', default: 'default', help: 'Names this installation in route descriptions, the lease and the allocation ledger. Two installations on one VPC need different ids.' },
+  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), or memory (an in-process fake for trying the controller without a cloud).' },
+  'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com).' },
+  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com).' },
+  'cloud-project-id': { type: 'string', help: 'Project ID of the region.' },
+  'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty.' },
+  'route-table-ids': { type: 'string', default: '', help: 'Comma-separated route table IDs to program. Empty: every table of --cloud-vpc-id.' },
+  'cloud-credentials-dir': { type: 'string', help: 'Directory with files access-key, secret-key (and optional security-token), e.g. a mounted Secret. Default: $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK.' },
+  'cloud-timeout': { type: 'string', default: '10s', help: 'Timeout of one cloud API request.' },
+  'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API requests per second.' },
+  'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps.' },
+  'source-dest-check': { type: 'string', default: 'disable', help: "disable (address pair 1.1.1.1/0 on the host NIC), block (only the host's block), or off (not managed)." },
+  'security-group-id': { type: 'string', help: "Security group that gets an ingress rule for the pool's traffic (optional)." },
+  'security-group-protocols': { type: 'string', default: 'all', help: 'all, or a comma list of icmp, udp, tcp.' },
+  'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise.' },
+  'route-batch-window': { type: 'string', default: '50ms', help: 'How long route changes gather before one UpdateRouteTable call.' },
+  'resync-period': { type: 'string', default: '5m', help: 'Full resync: every object re-queued and every route table re-read and repaired.' },
+  'watch-idle-timeout': { type: 'string', default: '5m', help: 'Restart the watch when it has been silent this long (client-node has no watch timeout).' },
+  workers: { type: 'string', default: '8', help: 'Objects reconciled concurrently.' },
+  'metrics-bind-address': { type: 'string', default: ':8080', help: 'Address of /metrics. "0" disables.' },
+  'health-bind-address': { type: 'string', default: ':8081', help: 'Address of /healthz and /readyz. "0" disables.' },
+  'leader-elect': { type: 'string', default: 'true', help: 'Elect a leader on a Lease so that several replicas can run; only the leader reconciles.' },
+  'leader-election-namespace': { type: 'string', help: 'Namespace of the Lease and the allocation ledger. Default: $POD_NAMESPACE, else "default".' },
+  'leader-election-id': { type: 'string', help: 'Name of the Lease. Default: hostnet-controller-<installation-id>.' },
+  'lease-duration': { type: 'string', default: '15s', help: 'How long a lease holds without renewal.' },
+  'renew-deadline': { type: 'string', default: '10s', help: 'The leader gives up (and stops reconciling) when it could not renew for this long.' },
+  'retry-period': { type: 'string', default: '2s', help: 'How often candidates try to acquire and the leader renews.' },
+  'event-namespace': { type: 'string', default: 'default', help: 'Namespace of Events about HostNetworks (they are cluster-scoped).' },
+  'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
+  'log-format': { type: 'string', default: 'auto', help: 'json, text, or auto (text on a terminal, json otherwise).' },
+};
+
+export class ConfigError extends Error {}
+
+export function usage(): string {
+  const lines = [
+    'Usage: hostnet-controller [flags]',
+    '',
+    'Gives each HostNetwork (one per cloud host) a container CIDR block and programs the VPC',
+    'route tables, NIC source/destination check and security group so containers on different',
+    'hosts reach each other. Every flag can also be set as HOSTNET_<FLAG> (e.g. HOSTNET_POOL_CIDR).',
+    '',
+    'Flags:',
+  ];
+  for (const [name, def] of Object.entries(FLAGS)) {
+    const dflt = def.default !== undefined && def.default !== '' ? ` (default ${JSON.stringify(def.default)})` : '';
+    lines.push(`  --${name}`, `      ${def.help}${dflt}`);
+  }
+  lines.push('  --help', '      Show this help.', '  --version', '      Print the version.');
+  return lines.join('\n');
+}
+
+export function envName(flag: string): string {
+  return `HOSTNET_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** "250ms", "10s", "5m", "1h" → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'config'; config: Config };
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParseResult {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const [name, def] of Object.entries(FLAGS)) options[name] = { type: def.type };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const raw = (flag: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    return env[envName(flag)] ?? FLAGS[flag]?.default;
+  };
+  const bad = (flag: string, why: string): never => {
+    throw new ConfigError(`invalid --${flag}=${JSON.stringify(raw(flag) ?? '')}: ${why}`);
+  };
+  const str = (flag: string): string | undefined => {
+    const v = raw(flag)?.trim();
+    return v === '' ? undefined : v;
+  };
+  const list = (flag: string): string[] => (raw(flag) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const int = (flag: string, min: number, max: number): number => {
+    const v = Number(raw(flag));
+    if (!Number.isInteger(v) || v < min || v > max) bad(flag, `want an integer from ${min} to ${max}`);
+    return v;
+  };
+  const num = (flag: string, min: number): number => {
+    const v = Number(raw(flag));
+    if (!Number.isFinite(v) || v < min) bad(flag, `want a number of at least ${min}`);
+    return v;
+  };
+  const duration = (flag: string, minMs: number): number => {
+    const v = parseDuration(raw(flag) ?? '');
+    if (v === undefined) bad(flag, 'want a duration such as 500ms, 30s, 5m or 1h');
+    if (v! < minMs) bad(flag, `must be at least ${minMs} ms`);
+    return v!;
+  };
+  const oneOf = <T extends string>(flag: string, allowed: readonly T[]): T => {
+    const v = raw(flag) as T;
+    if (!allowed.includes(v)) bad(flag, `want one of ${allowed.join(', ')}`);
+    return v;
+  };
+  const bool = (flag: string): boolean => {
+    const v = (raw(flag) ?? '').toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no'].includes(v)) return false;
+    return bad(flag, 'want true or false');
+  };
+  const address = (flag: string): string => {
+    const v = raw(flag) ?? '';
+    if (v !== '0' && !/^(\[[0-9a-fA-F:]+\]|[\w.-]*):\d{1,5}$/.test(v)) bad(flag, 'want [host]:port, e.g. :8080 or 127.0.0.1:8080, or 0 to disable');
+    return v;
+  };
+
+  const poolCidr = raw('pool-cidr') ?? '';
+  const pool = parseCidr(poolCidr);
+  if (!pool) bad('pool-cidr', 'want an IPv4 network address such as 10.0.0.0/16 (no host bits set)');
+  const blockSize = int('block-size', 1, 32);
+  if (blockSize < pool!.prefix) bad('block-size', `a /${blockSize} block does not fit in the pool ${poolCidr}`);
+  if (blockSize - pool!.prefix > 24) bad('block-size', `the pool ${poolCidr} would have more than 16,777,216 blocks`);
+
+  const vpcSubnets = list('vpc-subnets').map((s) => normalizeCidr(s) ?? bad('vpc-subnets', `${s} is not an IPv4 network address`));
+  const installationId = raw('installation-id') ?? '';
+  if (!/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/.test(installationId)) {
+    bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
+  }
+  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory'] as const);
+  const cloudEndpoint = str('cloud-endpoint');
+  if (cloudEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(cloudEndpoint)) bad('cloud-endpoint', 'want a URL such as https://vpc.eu-de.otc.t-systems.com');
+  const cloudRegion = str('cloud-region');
+  const cloudProjectId = str('cloud-project-id');
+  const cloudVpcId = str('cloud-vpc-id');
+  const routeTableIds = list('route-table-ids');
+  if (cloudProvider !== 'memory') {
+    if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
+    if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');
+    if (!cloudProjectId) bad('cloud-project-id', 'is required (without it the SDK would ask IAM, or send a literal {project_id})');
+    if (!cloudVpcId && routeTableIds.length === 0) bad('route-table-ids', 'set --route-table-ids or --cloud-vpc-id (then every table of the VPC is used)');
+  }
+  const protocols = list('security-group-protocols');
+  for (const p of protocols) if (!['icmp', 'udp', 'tcp', 'all'].includes(p)) bad('security-group-protocols', `unknown protocol ${p}; want all or icmp, udp, tcp`);
+  if (protocols.length === 0) bad('security-group-protocols', 'want all or a list of icmp, udp, tcp');
+
+  const leaseDurationMs = duration('lease-duration', 1000);
+  const renewDeadlineMs = duration('renew-deadline', 500);
+  const retryPeriodMs = duration('retry-period', 100);
+  if (renewDeadlineMs >= leaseDurationMs) bad('renew-deadline', 'must be shorter than --lease-duration, or two leaders could overlap');
+  if (retryPeriodMs >= renewDeadlineMs) bad('retry-period', 'must be shorter than --renew-deadline');
+
+  const logFormat = oneOf('log-format', ['auto', 'json', 'text'] as const);
+  return {
+    kind: 'config',
+    config: {
+      kubeconfig: str('kubeconfig'),
+      poolCidr,
+      blockSize,
+      vpcSubnets,
+      installationId,
+      cloudProvider,
+      cloudRegion,
+      cloudEndpoint,
+      cloudProjectId,
+      cloudVpcId,
+      routeTableIds,
+      cloudCredentialsDir: str('cloud-credentials-dir'),
+      cloudTimeoutMs: duration('cloud-timeout', 100),
+      cloudQps: num('cloud-qps', 0.1),
+      cloudBurst: int('cloud-burst', 1, 1000),
+      sourceDestCheck: oneOf('source-dest-check', ['disable', 'block', 'off'] as const),
+      securityGroupId: str('security-group-id'),
+      securityGroupProtocols: protocols as Config['securityGroupProtocols'],
+      routeTableCapacity: int('route-table-capacity', 1, 100_000),
+      routeBatchWindowMs: duration('route-batch-window', 0),
+      resyncPeriodMs: duration('resync-period', 1000),
+      watchIdleTimeoutMs: duration('watch-idle-timeout', 1000),
+      workers: int('workers', 1, 256),
+      metricsBindAddress: address('metrics-bind-address'),
+      healthBindAddress: address('health-bind-address'),
+      leaderElect: bool('leader-elect'),
+      leaderElectionNamespace: str('leader-election-namespace') ?? env.POD_NAMESPACE ?? 'default',
+      leaderElectionId: str('leader-election-id') ?? `hostnet-controller-${installationId}`,
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+      eventNamespace: str('event-namespace') ?? 'default',
+      logLevel: oneOf('log-level', ['error', 'warn', 'info', 'debug'] as const),
+      logFormat,
+    },
+  };
+}

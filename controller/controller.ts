@@ -1,0 +1,326 @@
+// Wiring: informer → de-duplicating rate-limited queue → Reconciler.sync(name), run only while
+// this replica leads. Leading starts with the steps that make allocation safe after any restart:
+// read every route table, load the ledger, recover lost blocks from owned routes and statuses,
+// and only then reconcile. A periodic full sync re-reads every table and repairs drift.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import { BlockAllocator } from './allocator.js';
+import { ConditionType, EventReason, Reason, getCondition } from './api/conditions.js';
+import type { HostNetwork } from './api/types.js';
+import { containsCidr, parseCidr } from './cidr.js';
+import type { Config } from './config.js';
+import { EventRecorder, type EventSink } from './kube/events.js';
+import { HostNetworkInformer } from './kube/informer.js';
+import { LeaderElector } from './kube/leader.js';
+import { KubeStatusWriter, type StatusWriter } from './kube/status.js';
+import { WorkQueue } from './kube/workqueue.js';
+import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CloudProvider } from './provider/provider.js';
+import { Reconciler } from './reconciler.js';
+import { isOwnedBy, markFor, ownerFromMark } from './routes/marks.js';
+import { RouteTableSet } from './routes/tableset.js';
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  config: Config;
+  provider: CloudProvider;
+  log: Logger;
+  metrics: Metrics;
+  /** Overrides for tests. */
+  events?: EventSink;
+  statusWriter?: StatusWriter;
+  ledgerStore?: LedgerStore;
+  identity?: string;
+  /** Called when leadership is lost: the process should exit (as client-go's controllers do). */
+  onLostLeadership?: () => void;
+}
+
+export class HostNetworkController {
+  readonly identity: string;
+  private readonly informer: HostNetworkInformer;
+  private readonly queue: WorkQueue;
+  readonly tables: RouteTableSet;
+  readonly ledger: Ledger;
+  private readonly reconciler: Reconciler;
+  private readonly events: EventSink;
+  private readonly status: StatusWriter;
+  private readonly elector?: LeaderElector;
+  private readonly recovered = new Map<string, string>();
+  private leading = false;
+  private synced = false;
+  private stopped = false;
+  private resyncTimer?: NodeJS.Timeout;
+  private metricsTimer?: NodeJS.Timeout;
+  private leadPromise?: Promise<void>;
+  private readonly pool;
+
+  constructor(private readonly o: ControllerOptions) {
+    const { config, kc, log, metrics } = o;
+    this.identity = o.identity ?? `${hostname()}_${process.pid}`;
+    this.pool = parseCidr(config.poolCidr)!;
+    this.events = o.events ?? new EventRecorder(kc, config.eventNamespace, 'hostnet-controller', this.identity, log);
+    this.status = o.statusWriter ?? new KubeStatusWriter(kc);
+    const allocator = new BlockAllocator(config.poolCidr, config.blockSize, config.vpcSubnets);
+    this.ledger = new Ledger(
+      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, `hostnet-allocations-${config.installationId}`, config.installationId),
+      allocator,
+      log,
+    );
+    this.tables = new RouteTableSet(o.provider, {
+      capacity: config.routeTableCapacity,
+      batchWindowMs: config.routeBatchWindowMs,
+      isOwned: (r) => r.type === 'ecs' && isOwnedBy(config.installationId, r.description),
+      inPool: (dest) => {
+        const c = parseCidr(dest, false);
+        return c !== undefined && containsCidr(this.pool, c);
+      },
+      keep: (r) => {
+        // A marked route whose host still exists but has not been reconciled yet stays: it is
+        // where that host's block is recovered from.
+        const owner = ownerFromMark(config.installationId, r.description);
+        const obj = owner !== undefined ? this.informer.get(owner) : undefined;
+        return obj !== undefined && !obj.metadata.deletionTimestamp && !this.tables.hasOwner(owner!);
+      },
+      onBatch: (n) => metrics.routeBatchSize.observe(n),
+      onRetry: () => metrics.cloudRetries.inc({ operation: 'UpdateRouteTable' }),
+      onRoom: (owners) => owners.forEach((n) => this.queue.add(n)),
+    });
+    this.reconciler = new Reconciler({
+      get: (name) => this.informer.get(name),
+      status: this.status,
+      ledger: this.ledger,
+      tables: this.tables,
+      provider: o.provider,
+      events: this.events,
+      log,
+      config,
+      recovered: this.recovered,
+    });
+    this.queue = new WorkQueue((key) => this.process(key), {
+      workers: config.workers,
+      onDepth: (d) => metrics.queueDepth.set(d),
+      onWait: (s) => metrics.queueWait.observe(s),
+      onRetry: () => metrics.queueRetries.inc(),
+    });
+    this.informer = new HostNetworkInformer(kc, log, config.watchIdleTimeoutMs, {
+      onAdd: (obj) => this.enqueue(obj),
+      onUpdate: (obj) => this.enqueue(obj),
+      onDelete: (obj) => this.enqueue(obj),
+    });
+    if (config.leaderElect) {
+      this.elector = new LeaderElector(
+        kc,
+        {
+          namespace: config.leaderElectionNamespace,
+          name: config.leaderElectionId,
+          identity: this.identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+          onStartedLeading: () => void this.lead(),
+          onStoppedLeading: () => {
+            void this.stopReconciling();
+            o.onLostLeadership?.();
+          },
+        },
+        log,
+      );
+    }
+  }
+
+  /** Campaigns for the lease (or leads at once without leader election). */
+  start(): void {
+    if (this.elector) this.elector.start();
+    else void this.lead();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Ready: a standby is ready to take over; a leader once its start-up sync is done. */
+  get ready(): boolean {
+    return !this.stopped && (!this.leading || this.synced);
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  private enqueue(obj: HostNetwork): void {
+    if (this.leading && this.synced) this.queue.add(obj.metadata.name);
+  }
+
+  private async process(name: string): Promise<{ requeueAfterMs?: number } | void> {
+    const started = process.hrtime.bigint();
+    let result = 'success';
+    try {
+      const r = await this.reconciler.sync(name);
+      if (r?.requeueAfterMs !== undefined) result = 'requeue';
+      if (!this.informer.get(name)) this.wakePoolWaiters();
+      return r;
+    } catch (err) {
+      result = 'error';
+      this.o.log.warn('reconcile failed; retrying with backoff', { hostnetwork: name, error: (err as Error).message, retries: this.queue.failuresOf(name) + 1 });
+      throw err;
+    } finally {
+      const secs = Number(process.hrtime.bigint() - started) / 1e9;
+      this.o.metrics.reconcileTotal.inc({ result });
+      this.o.metrics.reconcileDuration.observe({ result }, secs);
+    }
+  }
+
+  /** A block came free: hosts waiting for one try again. */
+  private wakePoolWaiters(): void {
+    for (const obj of this.informer.list()) {
+      if (getCondition(obj.status?.conditions, ConditionType.CIDRAllocated)?.reason === Reason.PoolExhausted) this.queue.add(obj.metadata.name);
+    }
+  }
+
+  private lead(): Promise<void> {
+    this.leadPromise ??= this.leadOnce().catch((err: unknown) => {
+      this.o.log.error('start-up sync failed; exiting so that a fresh start retries it', { error: (err as Error).message });
+      this.leadPromise = undefined;
+      void this.stopReconciling().then(() => this.o.onLostLeadership?.());
+    });
+    return this.leadPromise;
+  }
+
+  private async leadOnce(): Promise<void> {
+    const { config, log, metrics } = this.o;
+    this.leading = true;
+    metrics.leader.set(1);
+    const t0 = Date.now();
+    await this.informer.start();
+    await this.tables.init();
+    this.reserveLocalRoutes();
+    await this.ledger.load();
+    await this.recoverBlocks();
+    // Routes of hosts already recorded in status are wanted; everything else waits for its sync.
+    for (const obj of this.informer.list()) {
+      const block = this.ledger.blockOf(obj.metadata.name);
+      if (obj.metadata.deletionTimestamp || block === undefined || obj.status?.podCIDR !== block) continue;
+      this.tables.set(obj.metadata.name, { destination: block, nexthop: obj.spec.instanceID, description: markFor(config.installationId, obj.metadata.name) });
+    }
+    if (this.stopped) return;
+    this.synced = true;
+    await this.ensureSecurityGroup();
+    for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
+    this.resyncTimer = setInterval(() => void this.fullSync(), config.resyncPeriodMs);
+    this.metricsTimer = setInterval(() => this.updateGauges(), 5000);
+    this.metricsTimer.unref();
+    this.updateGauges();
+    metrics.lastFullSync.set(Date.now() / 1000);
+    log.info('leading: start-up sync done', {
+      hostnetworks: this.informer.list().length,
+      tables: this.tables.all().map((t) => t.id),
+      blocksInUse: this.ledger.allocator.usedBlocks,
+      recovered: this.recovered.size,
+      durationMs: Date.now() - t0,
+    });
+  }
+
+  /** The VPC's own subnets (local routes) are never handed out. */
+  private reserveLocalRoutes(): void {
+    for (const { route } of this.tables.routes()) if (route.type === 'local') this.ledger.allocator.reserve(route.destination);
+  }
+
+  /**
+   * Before anything is allocated: every host that lost its ledger entry gets back the block its
+   * status or its owned route names (node-IPAM style: mark everything recorded first).
+   */
+  private async recoverBlocks(): Promise<void> {
+    const { installationId } = this.o.config;
+    for (const { route } of this.tables.routes()) {
+      const owner = route.type === 'ecs' ? ownerFromMark(installationId, route.description) : undefined;
+      if (owner !== undefined && !this.recovered.has(owner)) this.recovered.set(owner, route.destination);
+    }
+    const adoptions: Promise<unknown>[] = [];
+    for (const obj of this.informer.list()) {
+      const name = obj.metadata.name;
+      if (this.ledger.blockOf(name) !== undefined) continue;
+      const hint = obj.status?.podCIDR ?? this.recovered.get(name);
+      if (hint !== undefined) adoptions.push(this.ledger.assign({ owner: name, hint, hintOnly: true }));
+    }
+    const results = await Promise.all(adoptions);
+    if (results.length > 0) this.o.log.info('recovered blocks before allocating', { candidates: results.length, ledgerWrites: this.ledger.writes });
+  }
+
+  private async ensureSecurityGroup(): Promise<void> {
+    const { securityGroupId, securityGroupProtocols, poolCidr } = this.o.config;
+    if (!securityGroupId) return;
+    try {
+      const r = await this.o.provider.ensureIngressRule({ securityGroupId, remoteIpPrefix: poolCidr, protocols: securityGroupProtocols });
+      if (r.created > 0) this.o.log.info('security group rule created', { securityGroup: securityGroupId, rules: r.created, from: poolCidr });
+    } catch (err) {
+      this.o.log.error('could not ensure the security group rule; retrying at the next full sync', { securityGroup: securityGroupId, error: (err as Error).message });
+    }
+  }
+
+  /** Re-reads every table, repairs what changed behind our back, re-queues every host. */
+  async fullSync(): Promise<void> {
+    if (!this.leading || !this.synced || this.stopped) return;
+    const { log, metrics } = this.o;
+    try {
+      await this.tables.init();
+      const findings = await this.tables.refreshAll();
+      this.reserveLocalRoutes();
+      for (const f of findings) {
+        metrics.driftRepairs.inc({ kind: f.kind });
+        log.info('route drift found; repairing', { table: f.table, destination: f.destination, kind: f.kind, hostnetwork: f.owner });
+        const obj = f.owner ? this.informer.get(f.owner) : undefined;
+        if (obj) this.events.emit(obj, 'Warning', EventReason.RouteRepaired, `Route ${f.destination} in table ${f.table} was ${f.kind === 'missing' ? 'deleted' : 'changed'} outside the controller; restoring it`);
+      }
+      await this.tables.flushAll();
+      await this.ensureSecurityGroup();
+      metrics.lastFullSync.set(Date.now() / 1000);
+    } catch (err) {
+      log.warn('full sync failed; the next one retries', { error: (err as Error).message });
+    }
+    for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
+  }
+
+  private updateGauges(): void {
+    const { metrics } = this.o;
+    const alloc = this.ledger.allocator;
+    metrics.poolUsed.set(alloc.usedBlocks);
+    metrics.poolFree.set(alloc.freeBlocks);
+    metrics.queueDepth.set(this.queue.depth);
+    for (const t of this.tables.all()) {
+      metrics.routesOwned.set({ table: t.id }, t.ownedCount);
+      metrics.routesDesired.set({ table: t.id }, t.desiredCount);
+      metrics.tableCapacity.set({ table: t.id }, t.capacityKnown);
+      metrics.tableRemaining.set({ table: t.id }, Math.max(0, t.capacityKnown - t.used));
+    }
+    const counts = new Map<string, number>();
+    for (const type of Object.values(ConditionType)) for (const s of ['True', 'False', 'Unknown']) counts.set(`${type}|${s}`, 0);
+    for (const obj of this.informer.list()) {
+      for (const c of obj.status?.conditions ?? []) counts.set(`${c.type}|${c.status}`, (counts.get(`${c.type}|${c.status}`) ?? 0) + 1);
+    }
+    for (const [k, v] of counts) {
+      const [condition, status] = k.split('|');
+      metrics.hostnetworks.set({ condition, status }, v);
+    }
+  }
+
+  /** Stops taking work at once; in-flight reconciles get a moment to finish. */
+  private async stopReconciling(graceMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.leading = false;
+    this.o.metrics.leader.set(0);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    await this.queue.shutdown(graceMs);
+    await this.informer.stop();
+  }
+
+  /** Graceful shutdown (SIGTERM): stop work, let in-flight calls finish, hand the lease back. */
+  async stop(graceMs = 10_000): Promise<void> {
+    await this.stopReconciling(graceMs);
+    if (this.events instanceof EventRecorder) await this.events.flush();
+    await this.elector?.stop();
+  }
+}

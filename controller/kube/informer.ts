@@ -1,0 +1,130 @@
+// The HostNetwork informer (client-node's ListWatch) made safe for a long-running controller.
+// client-node 1.4 stops the informer for good on any stream error other than 410, has no watch
+// timeout, and its stop() itself raises an error event. This wrapper restarts after errors
+// (with backoff), ignores the errors its own stop() causes, and runs a watchdog that restarts a
+// watch that went silent.
+import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
+import type { Logger } from '../logger.js';
+
+export interface InformerHandlers {
+  onAdd(obj: HostNetwork): void;
+  onUpdate(obj: HostNetwork): void;
+  onDelete(obj: HostNetwork): void;
+}
+
+export class HostNetworkInformer {
+  private informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  private restarting = false;
+  private stopped = true;
+  private lastActivity = Date.now();
+  private watchdog?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private errorsInARow = 0;
+  private errorDuringRestart: unknown;
+  /** Times the watch was restarted by the watchdog or after an error (for tests and logs). */
+  restarts = 0;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly log: Logger,
+    private readonly idleTimeoutMs: number,
+    handlers: InformerHandlers,
+  ) {
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const path = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+    const list = async () => {
+      const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
+        items: HostNetwork[];
+        metadata?: { resourceVersion?: string };
+      };
+      return res as never;
+    };
+    this.informer = makeInformer(kc, path, list);
+    const seen = (): void => {
+      this.lastActivity = Date.now();
+      this.errorsInARow = 0;
+    };
+    this.informer.on('add', (o) => (seen(), handlers.onAdd(o as HostNetwork)));
+    this.informer.on('update', (o) => (seen(), handlers.onUpdate(o as HostNetwork)));
+    this.informer.on('delete', (o) => (seen(), handlers.onDelete(o as HostNetwork)));
+    this.informer.on('connect', () => {
+      this.lastActivity = Date.now();
+    });
+    this.informer.on('error', (err: unknown) => this.onError(err));
+  }
+
+  /** Lists, fills the cache, starts watching. Resolves once the cache holds the initial list. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.lastActivity = Date.now();
+    await this.informer.start();
+    const every = Math.max(250, Math.floor(this.idleTimeoutMs / 4));
+    this.watchdog = setInterval(() => this.checkIdle(), every);
+    this.watchdog.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.informer.stop();
+  }
+
+  list(): HostNetwork[] {
+    return this.informer.list() as HostNetwork[];
+  }
+
+  get(name: string): HostNetwork | undefined {
+    return this.informer.get(name) as HostNetwork | undefined;
+  }
+
+  private checkIdle(): void {
+    if (this.stopped || this.restarting) return;
+    const idle = Date.now() - this.lastActivity;
+    if (idle >= this.idleTimeoutMs) {
+      this.log.warn('watch silent; restarting it', { idleMs: idle });
+      void this.restart();
+    }
+  }
+
+  private onError(err: unknown): void {
+    // stop() aborts the request and client-node reports that as an error: ours, not a failure.
+    if (this.stopped || isAbort(err)) return;
+    if (this.restarting) {
+      this.errorDuringRestart = err;
+      return;
+    }
+    this.errorsInARow++;
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.errorsInARow - 1, 6)) * (0.8 + Math.random() * 0.4);
+    this.log.warn('watch failed; restarting it', { error: String((err as Error)?.message ?? err), retryInMs: Math.round(delay) });
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.restart(), delay);
+    this.retryTimer.unref();
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopped || this.restarting) return;
+    this.restarting = true;
+    this.restarts++;
+    try {
+      await this.informer.stop();
+      this.errorDuringRestart = undefined;
+      this.lastActivity = Date.now();
+      // start() relists when the resource version is gone (410) and resumes the watch otherwise.
+      // A failed list does not throw: client-node reports it as an error event.
+      await this.informer.start();
+    } catch (err) {
+      this.errorDuringRestart ??= err;
+    }
+    this.restarting = false;
+    const failed = this.errorDuringRestart;
+    this.errorDuringRestart = undefined;
+    if (failed !== undefined) this.onError(failed);
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  const e = err as { name?: string; type?: string; message?: string } | undefined;
+  return e?.name === 'AbortError' || e?.type === 'aborted' || /aborted/i.test(e?.message ?? '');
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// Entry point: configuration, logging, metrics and health endpoints, the cloud provider, and the
+// controller; graceful shutdown on SIGTERM/SIGINT.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import { HostNetworkController } from './controller.js';
+import { serveHealth, serveMetrics } from './health.js';
+import { createLogger } from './logger.js';
+import { Metrics, VERSION } from './metrics.js';
+import { createProvider } from './provider/factory.js';
+import { instrument } from './provider/instrumented.js';
+
+function loadKubeConfig(config: Config): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+async function main(): Promise<number> {
+  let config: Config;
+  try {
+    const parsed = parseConfig(process.argv.slice(2));
+    if (parsed.kind === 'help') {
+      console.log(usage());
+      return 0;
+    }
+    if (parsed.kind === 'version') {
+      console.log(`hostnet-controller ${VERSION}`);
+      return 0;
+    }
+    config = parsed.config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`hostnet-controller: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const log = createLogger(config.logLevel, config.logFormat);
+  const metrics = new Metrics();
+  let provider;
+  let kc;
+  try {
+    kc = loadKubeConfig(config);
+    provider = instrument(createProvider(config, log), metrics, log);
+  } catch (err) {
+    log.error(`start-up failed: ${(err as Error).message}`);
+    return 2;
+  }
+
+  let exiting = false;
+  const exit = async (code: number, why: string): Promise<void> => {
+    if (exiting) return;
+    exiting = true;
+    log.info('shutting down', { reason: why });
+    await controller.stop().catch(() => undefined);
+    metricsServer?.close();
+    healthServer?.close();
+    log.end();
+    // Give winston a moment to write the last lines.
+    setTimeout(() => process.exit(code), 100).unref();
+  };
+
+  const controller = new HostNetworkController({
+    kc,
+    config,
+    provider,
+    log,
+    metrics,
+    onLostLeadership: () => void exit(1, 'lost leadership'),
+  });
+  const metricsServer = await serveMetrics(config.metricsBindAddress, metrics.registry);
+  const healthServer = await serveHealth(config.healthBindAddress, { live: () => !exiting, ready: () => controller.ready });
+  process.on('SIGTERM', () => void exit(0, 'SIGTERM'));
+  process.on('SIGINT', () => void exit(0, 'SIGINT'));
+  log.info('hostnet-controller starting', {
+    version: VERSION,
+    identity: controller.identity,
+    pool: config.poolCidr,
+    blockSize: config.blockSize,
+    provider: config.cloudProvider,
+    installation: config.installationId,
+    leaderElection: config.leaderElect ? `${config.leaderElectionNamespace}/${config.leaderElectionId}` : 'off',
+    metrics: config.metricsBindAddress,
+    health: config.healthBindAddress,
+  });
+  controller.start();
+  return -1; // keep running
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(`hostnet-controller: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,64 @@
+// Prometheus metrics, one prefix (hostnet_), base units, _total on counters. They answer three
+// questions: is it healthy, is it keeping up, and is the cloud the problem.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const VERSION = '0.1.0';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly buildInfo = new Gauge({ name: 'hostnet_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node_version'], registers: [this.registry] });
+  readonly reconcileTotal = new Counter({ name: 'hostnet_reconcile_total', help: 'Reconciles of HostNetworks by result (success, error, requeue).', labelNames: ['result'], registers: [this.registry] });
+  readonly reconcileDuration = new Histogram({
+    name: 'hostnet_reconcile_duration_seconds',
+    help: 'Time one reconcile of a HostNetwork took, by result.',
+    labelNames: ['result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'hostnet_workqueue_depth', help: 'HostNetworks waiting in the work queue.', registers: [this.registry] });
+  readonly queueWait = new Histogram({
+    name: 'hostnet_workqueue_wait_seconds',
+    help: 'Time a HostNetwork waited in the work queue before a worker took it.',
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly queueRetries = new Counter({ name: 'hostnet_workqueue_retries_total', help: 'HostNetworks re-queued with backoff after a failed reconcile.', registers: [this.registry] });
+  readonly cloudRequests = new Counter({
+    name: 'hostnet_cloud_requests_total',
+    help: 'Cloud API requests by operation, outcome (success, error) and cloud error code.',
+    labelNames: ['operation', 'outcome', 'code'],
+    registers: [this.registry],
+  });
+  readonly cloudDuration = new Histogram({
+    name: 'hostnet_cloud_request_duration_seconds',
+    help: 'Latency of cloud API requests by operation.',
+    labelNames: ['operation'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly cloudThrottled = new Counter({ name: 'hostnet_cloud_throttled_total', help: 'Cloud API requests refused by throttling (HTTP 429, APIG.0308).', labelNames: ['operation'], registers: [this.registry] });
+  readonly cloudRetries = new Counter({ name: 'hostnet_cloud_retries_total', help: 'Cloud API calls repeated after a retryable failure.', labelNames: ['operation'], registers: [this.registry] });
+  readonly routesOwned = new Gauge({ name: 'hostnet_routes_owned', help: 'Routes in the table that carry this installation\'s mark.', labelNames: ['table'], registers: [this.registry] });
+  readonly routesDesired = new Gauge({ name: 'hostnet_routes_desired', help: 'Routes this installation wants in the table.', labelNames: ['table'], registers: [this.registry] });
+  readonly tableCapacity = new Gauge({ name: 'hostnet_route_table_capacity', help: 'Routes the table can hold (the quota as known to the controller).', labelNames: ['table'], registers: [this.registry] });
+  readonly tableRemaining = new Gauge({ name: 'hostnet_route_table_capacity_remaining', help: 'Routes that still fit in the table.', labelNames: ['table'], registers: [this.registry] });
+  readonly poolUsed = new Gauge({ name: 'hostnet_pool_blocks_used', help: 'Blocks of the pool held by hosts.', registers: [this.registry] });
+  readonly poolFree = new Gauge({ name: 'hostnet_pool_blocks_free', help: 'Blocks of the pool still free (VPC subnets excluded).', registers: [this.registry] });
+  readonly hostnetworks = new Gauge({ name: 'hostnet_hostnetworks', help: 'HostNetworks by condition type and status.', labelNames: ['condition', 'status'], registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'hostnet_leader', help: '1 when this replica is the leader and reconciles.', registers: [this.registry] });
+  readonly driftRepairs = new Counter({ name: 'hostnet_drift_repairs_total', help: 'Route changes made outside the controller and repaired, by kind (missing, changed, orphaned).', labelNames: ['kind'], registers: [this.registry] });
+  readonly lastFullSync = new Gauge({ name: 'hostnet_last_full_sync_timestamp_seconds', help: 'Unix time of the last successful full sync of every route table.', registers: [this.registry] });
+  readonly routeBatchSize = new Histogram({
+    name: 'hostnet_route_batch_changes',
+    help: 'Route changes carried by one UpdateRouteTable call.',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);
+    this.leader.set(0);
+  }
+}

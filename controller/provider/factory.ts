@@ -1,0 +1,36 @@
+// Builds the provider the configuration names.
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { loadCredentials } from './credentials.js';
+import { createHuaweiProvider } from './huawei.js';
+import { MemoryProvider } from './memory.js';
+import type { CloudProvider } from './provider.js';
+
+export function createProvider(config: Config, log: Logger): CloudProvider {
+  if (config.cloudProvider === 'memory') {
+    log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
+    // Servers of the seed topology, so the examples in examples/ converge.
+    return new MemoryProvider({
+      tables: config.routeTableIds.length > 0 ? config.routeTableIds : ['rtb-memory'],
+      servers: ['a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a001', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a002', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003'],
+      quota: config.routeTableCapacity,
+    });
+  }
+  const credentials = loadCredentials({ dir: config.cloudCredentialsDir });
+  return createHuaweiProvider(
+    {
+      flavor: config.cloudProvider,
+      endpoint: config.cloudEndpoint,
+      region: config.cloudRegion,
+      projectId: config.cloudProjectId!,
+      vpcId: config.cloudVpcId,
+      routeTableIds: config.routeTableIds.length > 0 ? config.routeTableIds : undefined,
+      credentials,
+      timeoutMs: config.cloudTimeoutMs,
+      qps: config.cloudQps,
+      burst: config.cloudBurst,
+      userAgent: 'hostnet-controller',
+    },
+    log,
+  );
+}

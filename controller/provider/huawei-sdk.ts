@@ -1,0 +1,106 @@
+// The one place that loads the Huawei Cloud Node SDK (CommonJS) and builds its VPC client.
+//
+// Observed SDK behaviour this module works around (huaweicloud-sdk-vpc 3.1.173, core 3.1.211):
+//  - The core requires `uuid` without declaring it: package.json declares uuid 9 (CommonJS).
+//  - Without a customUserAgent, the builder writes ~/.huaweicloud/application_id: always set one.
+//  - The core logs failed requests, Authorization header included: sdk-quiet.ts switches it off
+//    (imported first, below).
+//  - axios' timeout defaults to 0 (none): a timeout is always set here.
+//  - The SDK's exceptions keep only httpStatusCode, errorMsg, errorCode and requestId, and read
+//    the code only from `error_code` / `error.code`: the VPC v1 body {"code","message"} is lost,
+//    and so is the raw response (the exception holds no reference to it). We therefore hook the
+//    client's axios instance: a response transformer (which axios runs for error responses too,
+//    with the body, the headers and the status) records them into an AsyncLocalStorage slot
+//    that the caller opened around the SDK call, so concurrent calls never mix.
+
+import './sdk-quiet.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import { silenceHuaweiSdkLogging } from './sdk-quiet.js';
+
+// Loaded with require(): the packages are CommonJS with __esModule set, and a default import
+// of them resolves differently under native ESM (module.exports) and under a loader that
+// transpiles to CommonJS (exports.default, i.e. undefined). require() is the same everywhere.
+const require = createRequire(import.meta.url);
+const vpcSdk = require('@huaweicloud/huaweicloud-sdk-vpc') as typeof import('@huaweicloud/huaweicloud-sdk-vpc');
+const coreSdk = require('@huaweicloud/huaweicloud-sdk-core') as typeof import('@huaweicloud/huaweicloud-sdk-core');
+
+// The SDK is loaded now; make sure every logger it created is off (idempotent).
+silenceHuaweiSdkLogging();
+
+export { vpcSdk, coreSdk };
+export type VpcClient = InstanceType<typeof vpcSdk.VpcClient>;
+
+/** What the transport saw of one HTTP response, whatever the SDK made of it. */
+export interface RawCapture {
+  status?: number;
+  requestId?: string;
+  /** The parsed body (JSON), or the raw text when it is not JSON. */
+  data?: unknown;
+}
+
+const captureStore = new AsyncLocalStorage<RawCapture>();
+
+/** Runs one SDK call; whatever response it gets is recorded into `capture`. */
+export function withRawCapture<T>(capture: RawCapture, fn: () => Promise<T>): Promise<T> {
+  return captureStore.run(capture, fn);
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
+  let v: unknown = typeof h.get === 'function' ? h.get(name) : undefined;
+  if (v === undefined || v === null) v = h[name] ?? h[name.toLowerCase()];
+  if (Array.isArray(v)) v = v[0];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * Replaces axios' default response transformer: parses JSON like the default does (silently
+ * keeping non-JSON text) and records status, request id and body for the current call.
+ */
+export function captureResponse(data: unknown, headers?: unknown, status?: number): unknown {
+  let parsed = data;
+  if (typeof parsed === 'string' && parsed.trim() !== '') {
+    try {
+      parsed = JSON.parse(parsed);
+    } catch {
+      /* not JSON: keep the text */
+    }
+  }
+  const capture = captureStore.getStore();
+  if (capture) {
+    capture.status = status;
+    capture.requestId = headerValue(headers, 'x-request-id') ?? headerValue(headers, 'x-openstack-request-id');
+    capture.data = parsed;
+  }
+  return parsed;
+}
+
+export interface VpcClientOptions {
+  endpoint: string;
+  projectId: string;
+  ak: string;
+  sk: string;
+  securityToken?: string;
+  timeoutMs: number;
+  userAgent: string;
+}
+
+/** Builds a v2 VpcClient (route tables, ports, security-group rules) with the safe options. */
+export function createVpcClient(opts: VpcClientOptions): VpcClient {
+  const cred = new coreSdk.BasicCredentials().withAk(opts.ak).withSk(opts.sk).withProjectId(opts.projectId);
+  if (opts.securityToken) cred.withSecurityToken(opts.securityToken);
+  return vpcSdk.VpcClient.newBuilder()
+    .withCredential(cred)
+    .withEndpoint(opts.endpoint)
+    .withOptions({
+      // Non-empty: keeps the builder from creating ~/.huaweicloud/application_id.
+      customUserAgent: opts.userAgent,
+      axiosRequestConfig: {
+        timeout: opts.timeoutMs,
+        transformResponse: [captureResponse],
+      },
+    })
+    .build();
+}

@@ -1,0 +1,388 @@
+// The Huawei Cloud / Open Telekom Cloud provider, on the official Node SDK
+// (@huaweicloud/huaweicloud-sdk-vpc, v2 VpcClient). It automates the user's manual steps:
+//   step 2  source/destination check off  -> ensureSourceDestCheck (NIC allowed_address_pairs)
+//   step 4  routes to the containers       -> listRouteTables / listRoutes / applyRoutes
+//   step 5  security-group ingress rules   -> ensureIngressRule
+// Every call goes through call(): client-side rate limit, a hard deadline on top of the SDK's
+// request timeout, raw-response capture and classification into CloudError.
+
+import type {
+  CloudProvider,
+  CloudRoute,
+  IngressRuleSpec,
+  RouteBatch,
+  RouteTableInfo,
+  SourceDestCheckMode,
+  SourceDestCheckResult,
+} from './provider.js';
+import { CloudError } from './errors.js';
+import { createVpcClient, vpcSdk, withRawCapture, type RawCapture, type VpcClient } from './huawei-sdk.js';
+import { toCloudError } from './huawei-errors.js';
+import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
+import { TokenBucket } from './ratelimit.js';
+import { redact } from './credentials.js';
+
+export type { HuaweiProviderConfig, HuaweiFlavor } from './huawei-config.js';
+
+/** The logger the provider writes to; winston's Logger fits. */
+export interface ProviderLogger {
+  debug(msg: string, meta?: object): void;
+  info(msg: string, meta?: object): void;
+  warn(msg: string, meta?: object): void;
+  error(msg: string, meta?: object): void;
+}
+
+/** allowed_address_pairs entry that switches the source/destination check off entirely. */
+export const DISABLE_CHECK_PAIR = '1.1.1.1/0';
+
+export interface AddressPair {
+  ip_address: string;
+  mac_address?: string;
+}
+
+interface Cidr4 {
+  addr: number;
+  prefix: number;
+}
+
+/** Parses "a.b.c.d/n" or "a.b.c.d" (= /32); undefined for anything else (IPv6 included). */
+export function parseCidr4(s: string): Cidr4 | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s.trim());
+  if (!m) return undefined;
+  const octets = [m[1], m[2], m[3], m[4]].map(Number);
+  if (octets.some((o) => o > 255)) return undefined;
+  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  if (prefix > 32) return undefined;
+  const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  return { addr, prefix };
+}
+
+/** True when every address of `inner` is inside `outer` (1.1.1.1/0 covers everything). */
+export function cidrCovers(outer: string, inner: string): boolean {
+  const o = parseCidr4(outer);
+  const i = parseCidr4(inner);
+  if (!o || !i) return outer.trim() === inner.trim();
+  if (o.prefix > i.prefix) return false;
+  if (o.prefix === 0) return true;
+  const shift = 32 - o.prefix;
+  return o.addr >>> shift === i.addr >>> shift;
+}
+
+/**
+ * The port's new allowed_address_pairs: the existing ones (kept: the list REPLACES on update)
+ * plus `wanted`, unless an existing pair already covers it (then changed is false).
+ */
+export function mergeAddressPairs(existing: readonly AddressPair[], wanted: string): { pairs: AddressPair[]; changed: boolean } {
+  const pairs = existing.map((p) => ({ ...p }));
+  if (pairs.some((p) => cidrCovers(p.ip_address, wanted))) return { pairs, changed: false };
+  pairs.push({ ip_address: wanted });
+  return { pairs, changed: true };
+}
+
+interface PortView {
+  id: string;
+  pairs: AddressPair[];
+}
+
+function rec(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function s(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function toPorts(resp: unknown): PortView[] {
+  return arr(rec(resp).ports)
+    .map(rec)
+    .filter((p) => s(p.id) !== '')
+    .map((p) => ({
+      id: s(p.id),
+      pairs: arr(p.allowed_address_pairs)
+        .map(rec)
+        .filter((a) => s(a.ip_address) !== '')
+        .map((a) => (s(a.mac_address) ? { ip_address: s(a.ip_address), mac_address: s(a.mac_address) } : { ip_address: s(a.ip_address) })),
+    }));
+}
+
+function toRoutes(resp: unknown): CloudRoute[] {
+  return arr(rec(rec(resp).routetable).routes)
+    .map(rec)
+    .map((r) => ({ destination: s(r.destination), type: s(r.type), nexthop: s(r.nexthop), description: s(r.description) }));
+}
+
+export interface HuaweiProviderDeps {
+  /** A prebuilt client (tests); by default one is built from the configuration. */
+  client?: VpcClient;
+}
+
+export class HuaweiCloudProvider implements CloudProvider {
+  readonly name: string;
+  readonly config: Readonly<Omit<ResolvedHuaweiConfig, 'credentials'>>;
+  private readonly client: VpcClient;
+  private readonly limiter: TokenBucket;
+  private readonly secrets: string[];
+  private readonly tableLocks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    cfg: HuaweiProviderConfig,
+    private readonly log: ProviderLogger,
+    deps: HuaweiProviderDeps = {},
+  ) {
+    const resolved = resolveHuaweiConfig(cfg);
+    const { credentials, ...rest } = resolved;
+    this.config = Object.freeze(rest);
+    this.name = resolved.flavor;
+    this.secrets = [credentials.ak, credentials.sk, credentials.securityToken].filter((x): x is string => !!x);
+    this.limiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
+    this.client =
+      deps.client ??
+      createVpcClient({
+        endpoint: resolved.endpoint,
+        projectId: resolved.projectId,
+        ak: credentials.ak,
+        sk: credentials.sk,
+        securityToken: credentials.securityToken,
+        timeoutMs: resolved.timeoutMs,
+        userAgent: resolved.userAgent,
+      });
+    this.log.debug('cloud provider ready', {
+      provider: this.name,
+      endpoint: resolved.endpoint,
+      projectId: resolved.projectId,
+      vpcId: resolved.vpcId,
+      routeTableIds: resolved.routeTableIds,
+      timeoutMs: resolved.timeoutMs,
+      qps: resolved.qps,
+      burst: resolved.burst,
+    });
+  }
+
+  /** One SDK call: rate limit, deadline, raw capture, classification. */
+  private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>): Promise<T> {
+    await this.limiter.acquire();
+    const raw: RawCapture = {};
+    const started = Date.now();
+    const limitMs = this.config.timeoutMs + 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const request = withRawCapture(raw, () => fn(this.client));
+    request.catch(() => undefined); // may settle after the deadline: never unhandled
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`request timed out after ${limitMs} ms`) as NodeJS.ErrnoException;
+        err.code = 'ETIMEDOUT';
+        reject(err);
+      }, limitMs);
+    });
+    try {
+      const result = await Promise.race([request, deadline]);
+      this.log.debug('cloud call ok', { provider: this.name, operation, status: raw.status, requestId: raw.requestId, ms: Date.now() - started });
+      return result;
+    } catch (err) {
+      const ce = toCloudError(operation, err, raw, this.secrets);
+      this.log.debug('cloud call failed', {
+        provider: this.name,
+        operation,
+        kind: ce.kind,
+        status: ce.httpStatus,
+        code: ce.code,
+        requestId: ce.requestId,
+        message: redact(ce.message, this.secrets),
+        ms: Date.now() - started,
+      });
+      throw ce;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async listRouteTables(): Promise<RouteTableInfo[]> {
+    const ids = this.config.routeTableIds;
+    if (ids?.length) {
+      const out: RouteTableInfo[] = [];
+      for (const id of ids) {
+        const resp = await this.showRouteTable(id);
+        const table = rec(rec(resp).routetable);
+        const vpcId = s(table.vpc_id);
+        if (this.config.vpcId && vpcId && vpcId !== this.config.vpcId) {
+          this.log.warn('configured route table belongs to another VPC', { provider: this.name, routeTableId: id, vpcId, configuredVpcId: this.config.vpcId });
+        }
+        out.push({ id, name: s(table.name) });
+      }
+      return out;
+    }
+    const vpcId = this.config.vpcId!;
+    const out: RouteTableInfo[] = [];
+    const seen = new Set<string>();
+    let marker: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const req = new vpcSdk.ListRouteTablesRequest().withVpcId(vpcId).withLimit(this.config.pageSize);
+      if (marker) req.withMarker(marker);
+      const resp = await this.call('ListRouteTables', (c) => c.listRouteTables(req));
+      const tables = arr(rec(resp).routetables).map(rec);
+      let fresh = 0;
+      for (const t of tables) {
+        const id = s(t.id);
+        if (!id || seen.has(id)) continue;
+        seen.add(id);
+        fresh++;
+        out.push({ id, name: s(t.name) });
+      }
+      const last = tables.length ? s(tables[tables.length - 1]!.id) : '';
+      // Done on a short page, or when a server ignores the marker (nothing new came back).
+      if (tables.length < this.config.pageSize || fresh === 0 || !last) break;
+      marker = last;
+    }
+    return out;
+  }
+
+  private showRouteTable(tableId: string): Promise<unknown> {
+    return this.call('ShowRouteTable', (c) => c.showRouteTable(new vpcSdk.ShowRouteTableRequest().withRoutetableId(tableId)));
+  }
+
+  async listRoutes(tableId: string): Promise<CloudRoute[]> {
+    return toRoutes(await this.showRouteTable(tableId));
+  }
+
+  /** Serializes writes per table: the API has no optimistic locking. */
+  private withTableLock<T>(tableId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tableLocks.get(tableId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.tableLocks.set(tableId, tail);
+    void tail.then(() => {
+      if (this.tableLocks.get(tableId) === tail) this.tableLocks.delete(tableId);
+    });
+    return run;
+  }
+
+  async applyRoutes(tableId: string, batch: RouteBatch): Promise<void> {
+    if (!batch.add.length && !batch.mod.length && !batch.del.length) return;
+    const action = new vpcSdk.RouteTableRouteAction();
+    if (batch.add.length) {
+      action.withAdd(batch.add.map((r) => new vpcSdk.AddRouteTableRoute().withType('ecs').withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
+    }
+    if (batch.mod.length) {
+      action.withMod(batch.mod.map((r) => new vpcSdk.ModRouteTableRoute().withType('ecs').withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
+    }
+    if (batch.del.length) {
+      action.withDel(batch.del.map((r) => new vpcSdk.DelRouteTableRoute().withDestination(r.destination)));
+    }
+    const req = new vpcSdk.UpdateRouteTableRequest()
+      .withRoutetableId(tableId)
+      .withBody(new vpcSdk.UpdateRoutetableReqBody().withRoutetable(new vpcSdk.UpdateRouteTableReq().withRoutes(action)));
+    await this.withTableLock(tableId, () => this.call('UpdateRouteTable', (c) => c.updateRouteTable(req)));
+    this.log.debug('route table updated', { provider: this.name, routeTableId: tableId, add: batch.add.length, mod: batch.mod.length, del: batch.del.length });
+  }
+
+  private async listServerPorts(instanceId: string): Promise<{ ports: PortView[]; operation: string }> {
+    if (this.config.flavor === 'otc') {
+      // OTC has no v1 ports API: Neutron.
+      const resp = await this.call('NeutronListPorts', (c) => c.neutronListPorts(new vpcSdk.NeutronListPortsRequest().withDeviceId(instanceId)));
+      return { ports: toPorts(resp), operation: 'NeutronListPorts' };
+    }
+    const resp = await this.call('ListPorts', (c) => c.listPorts(new vpcSdk.ListPortsRequest().withDeviceId(instanceId)));
+    return { ports: toPorts(resp), operation: 'ListPorts' };
+  }
+
+  private async updatePortPairs(portId: string, pairs: AddressPair[]): Promise<void> {
+    const sdkPairs = pairs.map((p) => {
+      const pair = new vpcSdk.AllowedAddressPair().withIpAddress(p.ip_address);
+      return p.mac_address ? pair.withMacAddress(p.mac_address) : pair;
+    });
+    if (this.config.flavor === 'otc') {
+      const req = new vpcSdk.NeutronUpdatePortRequest()
+        .withPortId(portId)
+        .withBody(new vpcSdk.NeutronUpdatePortRequestBody().withPort(new vpcSdk.NeutronUpdatePortOption().withAllowedAddressPairs(sdkPairs)));
+      await this.call('NeutronUpdatePort', (c) => c.neutronUpdatePort(req));
+      return;
+    }
+    const req = new vpcSdk.UpdatePortRequest()
+      .withPortId(portId)
+      .withBody(new vpcSdk.UpdatePortRequestBody().withPort(new vpcSdk.UpdatePortOption().withAllowedAddressPairs(sdkPairs)));
+    await this.call('UpdatePort', (c) => c.updatePort(req));
+  }
+
+  async ensureSourceDestCheck(instanceId: string, mode: SourceDestCheckMode, block: string): Promise<SourceDestCheckResult> {
+    const operation = 'EnsureSourceDestCheck';
+    let wanted: string;
+    if (mode === 'disable') wanted = DISABLE_CHECK_PAIR;
+    else if (mode === 'block') {
+      if (!parseCidr4(block) || !block.includes('/')) {
+        throw new CloudError({ kind: 'invalid', operation, cloudMessage: `block "${block}" is not an IPv4 CIDR` });
+      }
+      wanted = block;
+    } else {
+      throw new CloudError({ kind: 'invalid', operation, cloudMessage: `unknown source/destination check mode "${String(mode)}"` });
+    }
+    if (!instanceId) throw new CloudError({ kind: 'invalid', operation, cloudMessage: 'server id is empty' });
+
+    const { ports, operation: listOp } = await this.listServerPorts(instanceId);
+    if (!ports.length) {
+      throw new CloudError({ kind: 'notFound', operation: listOp, cloudMessage: `no NIC port found for server ${instanceId} (device_id) in project ${this.config.projectId}` });
+    }
+    let firstChanged: string | undefined;
+    for (const port of ports) {
+      const { pairs, changed } = mergeAddressPairs(port.pairs, wanted);
+      if (!changed) continue;
+      await this.updatePortPairs(port.id, pairs);
+      firstChanged ??= port.id;
+      this.log.info('NIC allowed address pairs updated', { provider: this.name, instanceId, portId: port.id, mode, added: wanted, kept: port.pairs.length });
+    }
+    return { portId: firstChanged ?? ports[0]!.id, changed: firstChanged !== undefined };
+  }
+
+  async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {
+    const operation = 'EnsureIngressRule';
+    if (!rule.securityGroupId) throw new CloudError({ kind: 'invalid', operation, cloudMessage: 'securityGroupId is empty' });
+    if (!parseCidr4(rule.remoteIpPrefix) || !rule.remoteIpPrefix.includes('/')) {
+      throw new CloudError({ kind: 'invalid', operation, cloudMessage: `remoteIpPrefix "${rule.remoteIpPrefix}" is not an IPv4 CIDR` });
+    }
+    // "all" makes one rule without a protocol, which covers the others.
+    const protocols: (string | undefined)[] = rule.protocols.includes('all') ? [undefined] : [...new Set(rule.protocols)];
+    let created = 0;
+    for (const protocol of protocols) {
+      try {
+        await this.createIngressRule(rule.securityGroupId, rule.remoteIpPrefix, protocol);
+        created++;
+        this.log.info('security group rule created', { provider: this.name, securityGroupId: rule.securityGroupId, protocol: protocol ?? 'all', remoteIpPrefix: rule.remoteIpPrefix });
+      } catch (err) {
+        // A duplicate (409 VPC.0602 / Neutron SecurityGroupRuleExists) means the rule is there.
+        if (err instanceof CloudError && err.kind === 'conflict') continue;
+        throw err;
+      }
+    }
+    return { created };
+  }
+
+  private async createIngressRule(securityGroupId: string, remoteIpPrefix: string, protocol: string | undefined): Promise<void> {
+    if (this.config.flavor === 'otc') {
+      const opt = new vpcSdk.NeutronCreateSecurityGroupRuleOption()
+        .withSecurityGroupId(securityGroupId)
+        .withDirection('ingress')
+        .withEthertype('IPv4')
+        .withRemoteIpPrefix(remoteIpPrefix);
+      if (protocol) opt.withProtocol(protocol);
+      const req = new vpcSdk.NeutronCreateSecurityGroupRuleRequest().withBody(new vpcSdk.NeutronCreateSecurityGroupRuleRequestBody().withSecurityGroupRule(opt));
+      await this.call('NeutronCreateSecurityGroupRule', (c) => c.neutronCreateSecurityGroupRule(req));
+      return;
+    }
+    const opt = new vpcSdk.CreateSecurityGroupRuleOption()
+      .withSecurityGroupId(securityGroupId)
+      .withDirection('ingress')
+      .withEthertype('IPv4')
+      .withRemoteIpPrefix(remoteIpPrefix);
+    if (protocol) opt.withProtocol(protocol);
+    const req = new vpcSdk.CreateSecurityGroupRuleRequest().withBody(new vpcSdk.CreateSecurityGroupRuleRequestBody().withSecurityGroupRule(opt));
+    await this.call('CreateSecurityGroupRule', (c) => c.createSecurityGroupRule(req));
+  }
+}
+
+/** Builds the provider; throws HuaweiConfigError on a bad configuration. */
+export function createHuaweiProvider(cfg: HuaweiProviderConfig, log: ProviderLogger, deps: HuaweiProviderDeps = {}): HuaweiCloudProvider {
+  return new HuaweiCloudProvider(cfg, log, deps);
+}

@@ -1,0 +1,233 @@
+// sync(name): one idempotent pass over one HostNetwork. It reads (cache, ledger, route tables),
+// decides, acts in a fixed order — finalizer, block (recorded in status before any route),
+// routes, NIC — and records conditions and Events. Status is written in one place (StatusWriter).
+import { ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
+import { FINALIZER, type Condition, type HostNetwork, type HostNetworkStatus, type RouteTableStatus } from './api/types.js';
+import type { ClaimProblem } from './allocator.js';
+import { normalizeCidr, parseCidr, parseIPv4, containsIp } from './cidr.js';
+import type { Config } from './config.js';
+import type { EventSink } from './kube/events.js';
+import type { StatusWriter } from './kube/status.js';
+import type { QueueResult } from './kube/workqueue.js';
+import type { Ledger } from './ledger.js';
+import type { Logger } from './logger.js';
+import { isCloudError, type CloudError } from './provider/errors.js';
+import type { CloudProvider } from './provider/provider.js';
+import { markFor } from './routes/marks.js';
+import type { RouteTableSet } from './routes/tableset.js';
+
+export interface ReconcilerDeps {
+  get(name: string): HostNetwork | undefined;
+  status: StatusWriter;
+  ledger: Ledger;
+  tables: RouteTableSet;
+  provider: CloudProvider;
+  events: EventSink;
+  log: Logger;
+  config: Pick<Config, 'installationId' | 'sourceDestCheck' | 'resyncPeriodMs'>;
+  /** Blocks recovered from owned routes at start-up, for hosts whose status was lost. */
+  recovered: Map<string, string>;
+}
+
+/** A retryable failure, surfaced to the work queue so the key comes back after a backoff. */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly minRetryDelayMs = 0,
+  ) {
+    super(message);
+  }
+}
+
+const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
+  NotInPool: Reason.NotInPool,
+  WrongBlockSize: Reason.WrongBlockSize,
+  OverlapsReserved: Reason.OverlapsVPCSubnet,
+  InUse: Reason.CIDRInUse,
+};
+
+export class Reconciler {
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  async sync(name: string): Promise<QueueResult | void> {
+    const cached = this.d.get(name);
+    if (!cached) return this.forgetGone(name);
+    const obj = this.d.status.latest(cached);
+    if (obj.metadata.deletionTimestamp) return this.finalize(obj);
+    const live = (obj.metadata.finalizers ?? []).includes(FINALIZER) ? obj : await this.d.status.addFinalizer(obj);
+    return this.reconcile(live);
+  }
+
+  /** The object vanished without our finalizer running (e.g. it was removed by hand). */
+  private async forgetGone(name: string): Promise<void> {
+    this.d.tables.unset(name);
+    await this.d.tables.flushAll();
+    await this.d.ledger.release(name);
+  }
+
+  private async finalize(obj: HostNetwork): Promise<void> {
+    if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return;
+    const name = obj.metadata.name;
+    const block = this.d.ledger.blockOf(name) ?? obj.status?.podCIDR;
+    this.d.tables.unset(name);
+    await this.d.tables.flushAll();
+    if (block !== undefined) {
+      const left = this.d.tables.remaining(block);
+      if (left.length > 0) {
+        const why = left.map((t) => `${t.id}: ${t.message ?? 'not removed yet'}`).join('; ');
+        throw new RetryLater(`route ${block} of ${name} not removed yet (${why})`, left.some((t) => t.error?.kind === 'throttled') ? 2000 : 0);
+      }
+      this.d.events.emit(obj, 'Normal', EventReason.RouteRemoved, `Removed the route for ${block} from every route table`);
+    }
+    const released = await this.d.ledger.release(name);
+    if (released) this.d.events.emit(obj, 'Normal', EventReason.CIDRReleased, `Released ${released} back to the pool`);
+    await this.d.status.removeFinalizer(obj);
+    this.d.log.info('hostnetwork finalized', { hostnetwork: name, podCIDR: released });
+  }
+
+  private async reconcile(obj: HostNetwork): Promise<QueueResult | void> {
+    const name = obj.metadata.name;
+    const gen = obj.metadata.generation;
+    const prev = obj.status ?? {};
+    let status: HostNetworkStatus = { ...prev, conditions: [...(prev.conditions ?? [])] };
+    const cond = (type: string, s: Condition['status'], reason: string, message: string): void => {
+      status.conditions = setCondition(status.conditions, { type, status: s, reason, message, observedGeneration: gen });
+    };
+    const hadCondition = (type: string, s: Condition['status'], reason?: string): boolean => {
+      const c = getCondition(prev.conditions, type);
+      return c?.status === s && (reason === undefined || c.reason === reason);
+    };
+    if (!getCondition(status.conditions, ConditionType.Ready)) {
+      for (const t of Object.values(ConditionType)) cond(t, 'Unknown', Reason.Reconciling, 'The controller is working on this host');
+    }
+
+    // 1. The block, recorded in status before any route is written.
+    const pinned = obj.spec.podCIDR !== undefined ? (normalizeCidr(obj.spec.podCIDR) ?? obj.spec.podCIDR) : undefined;
+    const hint = prev.podCIDR ?? this.d.recovered.get(name);
+    const hostProblem = pinned !== undefined ? this.hostIpProblem(obj, pinned) : undefined;
+    if (hostProblem) {
+      cond(ConditionType.CIDRAllocated, 'False', Reason.ContainsHostIP, hostProblem);
+      cond(ConditionType.Ready, 'False', Reason.ContainsHostIP, hostProblem);
+      status.observedGeneration = gen;
+      await this.d.status.write(obj, status);
+      if (!hadCondition(ConditionType.CIDRAllocated, 'False', Reason.ContainsHostIP)) this.d.events.emit(obj, 'Warning', EventReason.CIDRRejected, hostProblem);
+      return;
+    }
+    const res = await this.d.ledger.assign({ owner: name, pinned, hint });
+    if ('problem' in res || 'exhausted' in res) {
+      const [reason, message] =
+        'problem' in res
+          ? [PROBLEM_REASON[res.problem.rule], `spec.podCIDR ${res.problem.message}; pick another block or remove spec.podCIDR to get one allocated`]
+          : [Reason.PoolExhausted, `Every block of the pool is in use; the host gets one as soon as a HostNetwork is deleted (or widen --pool-cidr)`];
+      const notify = !hadCondition(ConditionType.CIDRAllocated, 'False', reason);
+      cond(ConditionType.CIDRAllocated, 'False', reason, message);
+      const held = this.d.ledger.blockOf(name);
+      if (held === undefined) {
+        cond(ConditionType.RouteProgrammed, 'False', Reason.WaitingForCIDR, 'No route until the host has a block');
+      }
+      cond(ConditionType.Ready, 'False', reason, message);
+      status.observedGeneration = gen;
+      await this.d.status.write(obj, status);
+      if (notify) this.d.events.emit(obj, 'Warning', reason === Reason.PoolExhausted ? EventReason.PoolExhausted : EventReason.CIDRRejected, message);
+      this.d.log.warn('block not assigned', { hostnetwork: name, reason, detail: message });
+      return reason === Reason.PoolExhausted ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
+    }
+    const block = res.block;
+    if (prev.podCIDR !== block || !hadCondition(ConditionType.CIDRAllocated, 'True')) {
+      const recovered = prev.podCIDR === undefined && hint === block;
+      const how = pinned ? Reason.Pinned : Reason.Allocated;
+      const msg = pinned ? `Pinned block ${block} is reserved for this host` : `Block ${block} allocated from the pool`;
+      status.podCIDR = block;
+      cond(ConditionType.CIDRAllocated, 'True', how, recovered ? `${msg} (recovered from its route)` : msg);
+      status = await this.d.status.write(obj, status);
+      if (prev.podCIDR !== block) {
+        const text = res.from ? `Block moved from ${res.from} to ${block}` : recovered ? `Recovered block ${block} from its route in the VPC route table` : msg;
+        this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
+        this.d.log.info('block assigned', { hostnetwork: name, podCIDR: block, from: res.from, recovered });
+      }
+    }
+
+    // 2. The routes: one per managed table, next hop = the server.
+    const instanceID = obj.spec.instanceID;
+    this.d.tables.set(name, { destination: block, nexthop: instanceID, description: markFor(this.d.config.installationId, name) });
+    await this.d.tables.flushAll();
+    const outcomes = this.d.tables.outcomes(name);
+    status.routeTables = outcomes.map((o): RouteTableStatus => ({ id: o.id, state: o.state, ...(o.message ? { message: o.message } : {}) }));
+    const bad = outcomes.find((o) => o.state !== 'Programmed');
+    let retry: RetryLater | undefined;
+    let result: QueueResult | void = undefined;
+    if (!bad) {
+      const moved = prev.nextHop !== undefined && prev.nextHop !== instanceID;
+      status.nextHop = instanceID;
+      cond(ConditionType.RouteProgrammed, 'True', Reason.RouteCreated, `${block} → ${instanceID} in route table${outcomes.length > 1 ? 's' : ''} ${outcomes.map((o) => o.id).join(', ')}`);
+      if (moved) {
+        this.d.events.emit(obj, 'Normal', EventReason.RouteMigrated, `Route ${block} moved from ${prev.nextHop} to ${instanceID}`);
+        this.d.log.info('route migrated', { hostnetwork: name, podCIDR: block, from: prev.nextHop, to: instanceID });
+      } else if (!hadCondition(ConditionType.RouteProgrammed, 'True')) {
+        this.d.events.emit(obj, 'Normal', EventReason.RouteProgrammed, `Route ${block} → ${instanceID} programmed`);
+      }
+    } else {
+      const [reason, event] = this.routeReason(bad.state, bad.error);
+      const message = `route table ${bad.id}: ${bad.message ?? bad.state}`;
+      const notify = !hadCondition(ConditionType.RouteProgrammed, 'False', reason);
+      cond(ConditionType.RouteProgrammed, 'False', reason, message);
+      if (notify && event) this.d.events.emit(obj, 'Warning', event, message);
+      if (bad.state === 'Error' && bad.error?.retryable) retry = new RetryLater(message, bad.error.minRetryDelayMs);
+      else if (bad.state === 'Pending') retry = new RetryLater(message);
+      else result = { requeueAfterMs: this.d.config.resyncPeriodMs };
+      if (notify) this.d.log.warn('route not programmed', { hostnetwork: name, table: bad.id, reason, detail: message, requestId: bad.error?.requestId });
+    }
+
+    // 3. The NIC: source/destination check off (seed step 2).
+    if (this.d.config.sourceDestCheck === 'off') {
+      cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.SourceDestCheckNotManaged, 'Not managed by this controller (--source-dest-check=off); disable it on the NIC yourself');
+    } else if (!(hadCondition(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet) && prev.podCIDR === block && prev.nextHop === instanceID && getCondition(prev.conditions, ConditionType.SourceDestCheckDisabled)?.observedGeneration === gen)) {
+      try {
+        const r = await this.d.provider.ensureSourceDestCheck(instanceID, this.d.config.sourceDestCheck, block);
+        const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
+        cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet, `NIC port ${r.portId} of ${instanceID} allows ${pair}`);
+        if (r.changed) this.d.events.emit(obj, 'Normal', EventReason.SourceDestCheckDisabled, `Set address pair ${pair} on NIC port ${r.portId}`);
+      } catch (err) {
+        if (!isCloudError(err)) throw err;
+        const reason = err.kind === 'notFound' ? Reason.PortNotFound : err.kind === 'throttled' ? Reason.CloudThrottled : Reason.CloudError;
+        const message = `${err.message}; containers on this host cannot be reached until the NIC's source/destination check is off`;
+        if (!hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
+        cond(ConditionType.SourceDestCheckDisabled, 'False', reason, message);
+        if (err.retryable) retry ??= new RetryLater(err.message, err.minRetryDelayMs);
+        else result ??= { requeueAfterMs: this.d.config.resyncPeriodMs };
+      }
+    }
+
+    // 4. Ready: everything above.
+    const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ConditionType.SourceDestCheckDisabled]
+      .map((t) => getCondition(status.conditions, t))
+      .find((c) => c?.status !== 'True');
+    if (!notTrue) cond(ConditionType.Ready, 'True', Reason.HostReady, `Containers in ${block} are routed to ${instanceID}`);
+    else cond(ConditionType.Ready, 'False', notTrue.reason, notTrue.message);
+    status.observedGeneration = gen;
+    await this.d.status.write(obj, status);
+    if (retry) throw retry;
+    return result;
+  }
+
+  private routeReason(state: string, error?: CloudError): [string, (typeof EventReason)[keyof typeof EventReason] | undefined] {
+    switch (state) {
+      case 'Conflict':
+        return [Reason.RouteConflict, EventReason.RouteConflict];
+      case 'QuotaExceeded':
+        return [Reason.RouteQuotaExceeded, EventReason.RouteQuotaExceeded];
+      case 'Pending':
+        return [Reason.RoutePending, undefined];
+      default:
+        return [error?.kind === 'throttled' ? Reason.CloudThrottled : Reason.CloudError, error?.retryable ? undefined : EventReason.CloudError];
+    }
+  }
+
+  /** The host's own address must not fall inside its container block. */
+  private hostIpProblem(obj: HostNetwork, block: string): string | undefined {
+    const ip = obj.spec.hostIP ? parseIPv4(obj.spec.hostIP) : undefined;
+    const c = parseCidr(block);
+    if (ip === undefined || !c || !containsIp(c, ip)) return undefined;
+    return `spec.podCIDR ${block} contains the host's own address ${obj.spec.hostIP}; pin a block outside the VPC subnets`;
+  }
+}

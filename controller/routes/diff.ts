@@ -1,0 +1,89 @@
+// Desired routes against a table's actual routes: the one decision of what to add, modify and
+// delete. Pure: no I/O, so every rule below is a unit test away.
+//
+// Rules: a wanted destination held by an unmarked (foreign) route is a conflict and is left
+// alone; a marked route with the wrong next hop or mark is modified in place (`mod`, the way a
+// migrated block follows its host); a marked route nobody wants any more is deleted, but only
+// inside the pool; `local` and every other unmarked route are never touched.
+import type { CloudRoute, RouteBatch, RouteSpec } from '../provider/provider.js';
+
+export interface DiffInput {
+  /** Wanted routes by destination, in the order hosts asked for them (first come, first served). */
+  desired: Map<string, RouteSpec>;
+  actual: Iterable<CloudRoute>;
+  isOwned(route: CloudRoute): boolean;
+  inPool(destination: string): boolean;
+  /** Destinations not to send this time (e.g. refused by the cloud until their spec changes). */
+  skip?: Set<string>;
+  /**
+   * A marked route nobody wants that must still stay: its host exists but has not been
+   * reconciled yet (e.g. its status was lost and will be recovered from this very route).
+   */
+  keep?(route: CloudRoute): boolean;
+}
+
+export interface DiffResult {
+  batch: RouteBatch;
+  /** Wanted destinations held by somebody else's route. */
+  conflicts: Map<string, CloudRoute>;
+  /** Wanted destinations already right. */
+  inPlace: Set<string>;
+}
+
+export function diffRoutes(input: DiffInput): DiffResult {
+  const actual = new Map<string, CloudRoute>();
+  for (const r of input.actual) actual.set(r.destination, r);
+  const batch: RouteBatch = { add: [], mod: [], del: [] };
+  const conflicts = new Map<string, CloudRoute>();
+  const inPlace = new Set<string>();
+
+  for (const [dest, want] of input.desired) {
+    const have = actual.get(dest);
+    if (!have) {
+      if (!input.skip?.has(dest)) batch.add.push(want);
+    } else if (!input.isOwned(have)) {
+      conflicts.set(dest, have);
+    } else if (have.type !== 'ecs' || have.nexthop !== want.nexthop || have.description !== want.description) {
+      if (!input.skip?.has(dest)) batch.mod.push(want);
+    } else {
+      inPlace.add(dest);
+    }
+  }
+  for (const [dest, have] of actual) {
+    if (!input.desired.has(dest) && have.type !== 'local' && input.isOwned(have) && input.inPool(dest) && !input.keep?.(have)) {
+      batch.del.push({ destination: dest });
+    }
+  }
+  return { batch, conflicts, inPlace };
+}
+
+export function batchSize(b: RouteBatch): number {
+  return b.add.length + b.mod.length + b.del.length;
+}
+
+/** Applies a batch to a route list, as the cloud does after a successful update. */
+export function applyBatch(routes: Map<string, CloudRoute>, b: RouteBatch): void {
+  for (const d of b.del) routes.delete(d.destination);
+  for (const m of b.mod) routes.set(m.destination, { ...m, type: 'ecs' });
+  for (const a of b.add) routes.set(a.destination, { ...a, type: 'ecs' });
+}
+
+/** Splits a batch into two halves (for isolating the change the cloud refuses). */
+export function splitBatch(b: RouteBatch): [RouteBatch, RouteBatch] {
+  const all: ({ op: 'add' | 'mod'; r: RouteSpec } | { op: 'del'; r: { destination: string } })[] = [
+    ...b.del.map((r) => ({ op: 'del' as const, r })),
+    ...b.mod.map((r) => ({ op: 'mod' as const, r })),
+    ...b.add.map((r) => ({ op: 'add' as const, r })),
+  ];
+  const half = Math.ceil(all.length / 2);
+  const make = (part: typeof all): RouteBatch => ({
+    add: part.filter((x) => x.op === 'add').map((x) => x.r as RouteSpec),
+    mod: part.filter((x) => x.op === 'mod').map((x) => x.r as RouteSpec),
+    del: part.filter((x) => x.op === 'del').map((x) => x.r),
+  });
+  return [make(all.slice(0, half)), make(all.slice(half))];
+}
+
+export function destinationsOf(b: RouteBatch): string[] {
+  return [...b.del.map((d) => d.destination), ...b.mod.map((m) => m.destination), ...b.add.map((a) => a.destination)];
+}

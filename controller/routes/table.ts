@@ -1,0 +1,306 @@
+// One VPC route table: what we want in it, what the cloud last said is in it, and the writer
+// that brings the two together. Every change wanted for the table while a call is in flight (or
+// within the batch window) goes out in ONE UpdateRouteTable call; calls to a table never overlap.
+import type { CloudError } from '../provider/errors.js';
+import { isCloudError } from '../provider/errors.js';
+import type { CloudProvider, CloudRoute, RouteBatch, RouteSpec } from '../provider/provider.js';
+import type { RouteTableState } from '../api/types.js';
+import { applyBatch, batchSize, destinationsOf, diffRoutes, splitBatch } from './diff.js';
+
+export interface RouteOutcome {
+  state: RouteTableState;
+  message?: string;
+  error?: CloudError;
+}
+
+export interface DriftFinding {
+  kind: 'missing' | 'changed' | 'orphaned';
+  destination: string;
+  owner?: string;
+}
+
+/** Shared by all tables of one cloud account: throttling is per access key, not per table. */
+export class CloudGate {
+  notBefore = 0;
+  async wait(): Promise<void> {
+    const ms = this.notBefore - Date.now();
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  }
+  hold(ms: number): void {
+    this.notBefore = Math.max(this.notBefore, Date.now() + ms);
+  }
+}
+
+export interface TableOptions {
+  capacity: number;
+  batchWindowMs: number;
+  isOwned(route: CloudRoute): boolean;
+  inPool(destination: string): boolean;
+  /** See DiffInput.keep. */
+  keep?(route: CloudRoute): boolean;
+  gate: CloudGate;
+  onBatch?(size: number): void;
+  onRetry?(): void;
+  /** Room appeared in a table that had hosts waiting for it. */
+  onRoom?(owners: string[]): void;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+export class RouteTable {
+  private actual?: Map<string, CloudRoute>;
+  private readonly desired = new Map<string, RouteSpec & { owner: string }>();
+  private readonly destOf = new Map<string, string>(); // owner → destination
+  private conflicts = new Map<string, CloudRoute>();
+  /** Refused by the cloud for a reason that retrying will not fix; kept until the spec changes. */
+  private readonly rejected = new Map<string, { spec: RouteSpec; error: CloudError }>();
+  /** Retryable failure of the last attempt, per destination. */
+  private readonly failed = new Map<string, CloudError>();
+  private readonly waitingForRoom = new Set<string>();
+  private capacity: number;
+  private flushing = false;
+  private next?: Deferred;
+  private timer?: NodeJS.Timeout;
+  private consecutiveFailures = 0;
+  /** UpdateRouteTable calls made; ShowRouteTable reads made. */
+  writes = 0;
+  reads = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly provider: CloudProvider,
+    private readonly opts: TableOptions,
+  ) {
+    this.capacity = opts.capacity;
+  }
+
+  get loaded(): boolean {
+    return this.actual !== undefined;
+  }
+
+  get capacityKnown(): number {
+    return this.capacity;
+  }
+
+  /** Routes in the table that count against its quota (everything but local routes). */
+  get used(): number {
+    let n = 0;
+    for (const r of this.actual?.values() ?? []) if (r.type !== 'local') n++;
+    return n;
+  }
+
+  get ownedCount(): number {
+    let n = 0;
+    for (const r of this.actual?.values() ?? []) if (this.opts.isOwned(r)) n++;
+    return n;
+  }
+
+  get desiredCount(): number {
+    return this.desired.size;
+  }
+
+  routes(): CloudRoute[] {
+    return [...(this.actual?.values() ?? [])];
+  }
+
+  /** Wants the owner's route to be `spec` (replacing any earlier destination of the owner). */
+  set(owner: string, spec: RouteSpec): void {
+    const old = this.destOf.get(owner);
+    if (old !== undefined && old !== spec.destination) this.unset(owner);
+    const prev = this.rejected.get(spec.destination);
+    if (prev && (prev.spec.nexthop !== spec.nexthop || prev.spec.description !== spec.description)) this.rejected.delete(spec.destination);
+    this.desired.set(spec.destination, { ...spec, owner });
+    this.destOf.set(owner, spec.destination);
+  }
+
+  hasOwner(owner: string): boolean {
+    return this.destOf.has(owner);
+  }
+
+  unset(owner: string): void {
+    const dest = this.destOf.get(owner);
+    if (dest === undefined) return;
+    this.destOf.delete(owner);
+    if (this.desired.get(dest)?.owner === owner) {
+      this.desired.delete(dest);
+      this.rejected.delete(dest);
+      this.failed.delete(dest);
+      this.waitingForRoom.delete(dest);
+    }
+  }
+
+  outcome(owner: string): RouteOutcome {
+    const dest = this.destOf.get(owner);
+    if (dest === undefined) {
+      // Not wanted: done once no route of ours is left for the owner's old destination.
+      return { state: 'Programmed' };
+    }
+    const conflict = this.conflicts.get(dest);
+    if (conflict) {
+      return { state: 'Conflict', message: `route table ${this.id} already has a route for ${dest} that is not ours (type ${conflict.type}, next hop ${conflict.nexthop || '-'}${conflict.description ? `, description "${conflict.description}"` : ''}); remove it or pin another podCIDR` };
+    }
+    if (this.waitingForRoom.has(dest)) {
+      return { state: 'QuotaExceeded', message: `route table ${this.id} is full (${this.used} of ${this.capacity} routes); the route is added as soon as there is room (raise the quota or add a route table)` };
+    }
+    const rejected = this.rejected.get(dest);
+    if (rejected) return { state: 'Error', message: rejected.error.message, error: rejected.error };
+    const failed = this.failed.get(dest);
+    if (failed) return { state: 'Error', message: failed.message, error: failed };
+    const have = this.actual?.get(dest);
+    const want = this.desired.get(dest)!;
+    if (have && this.opts.isOwned(have) && have.nexthop === want.nexthop && have.description === want.description) return { state: 'Programmed' };
+    return { state: 'Pending', message: `waiting for route table ${this.id}` };
+  }
+
+  /** Why a destination's change has not gone through (for a route that should be gone). */
+  outcomeOfDestination(destination: string): RouteOutcome {
+    const failed = this.failed.get(destination);
+    if (failed) return { state: 'Error', message: failed.message, error: failed };
+    return { state: 'Pending', message: `route ${destination} still in table ${this.id}` };
+  }
+
+  /** True when no marked route for the destination is left (after the owner was unset). */
+  isGone(destination: string): boolean {
+    const have = this.actual?.get(destination);
+    return !have || !this.opts.isOwned(have) || this.desired.has(destination);
+  }
+
+  /**
+   * Re-reads the table and reports what changed behind our back since our last view: a route
+   * of ours that went missing or was changed, or one left behind that nobody wants.
+   */
+  async refresh(): Promise<DriftFinding[]> {
+    await this.opts.gate.wait();
+    const before = this.actual;
+    const routes = await this.provider.listRoutes(this.id);
+    this.reads++;
+    this.actual = new Map(routes.map((r) => [r.destination, r]));
+    // A fresh view: let refused changes and full-table waits be tried once more.
+    this.rejected.clear();
+    if (this.waitingForRoom.size > 0) this.capacity = Math.max(this.capacity, this.used + 1);
+    const findings: DriftFinding[] = [];
+    if (!before) return findings;
+    for (const [dest, want] of this.desired) {
+      const had = before.get(dest);
+      const has = this.actual.get(dest);
+      const hadOurs = had && this.opts.isOwned(had) && had.nexthop === want.nexthop;
+      if (!hadOurs) continue;
+      if (!has) findings.push({ kind: 'missing', destination: dest, owner: want.owner });
+      else if (this.opts.isOwned(has) && (has.nexthop !== want.nexthop || has.description !== want.description)) findings.push({ kind: 'changed', destination: dest, owner: want.owner });
+    }
+    for (const [dest, has] of this.actual) {
+      if (!this.desired.has(dest) && this.opts.isOwned(has) && this.opts.inPool(dest) && !this.opts.keep?.(has)) findings.push({ kind: 'orphaned', destination: dest });
+    }
+    return findings;
+  }
+
+  /** Resolves after a flush that started after this call has finished. */
+  flush(): Promise<void> {
+    if (!this.next) {
+      this.next = deferred();
+      if (!this.flushing) this.arm();
+    }
+    return this.next.promise;
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, this.opts.batchWindowMs);
+  }
+
+  private async run(): Promise<void> {
+    const done = this.next;
+    this.next = undefined;
+    this.flushing = true;
+    try {
+      await this.flushNow();
+    } catch {
+      // Per-destination outcomes carry the error; a failed read is retried by the next flush.
+    } finally {
+      this.flushing = false;
+      done?.resolve();
+      if (this.next) this.arm();
+    }
+  }
+
+  private async flushNow(): Promise<void> {
+    if (!this.actual) await this.refresh();
+    const { batch, conflicts } = diffRoutes({
+      desired: this.desired,
+      actual: this.actual!.values(),
+      isOwned: this.opts.isOwned,
+      inPool: this.opts.inPool,
+      keep: this.opts.keep,
+      skip: new Set(this.rejected.keys()),
+    });
+    this.conflicts = conflicts;
+    // Room: what the table holds after this batch's deletes; adds beyond it wait.
+    const hadWaiting = this.waitingForRoom.size > 0;
+    this.waitingForRoom.clear();
+    const room = Math.max(0, this.capacity - this.used + batch.del.length);
+    if (batch.add.length > room) {
+      for (const a of batch.add.splice(room)) this.waitingForRoom.add(a.destination);
+    }
+    if (batchSize(batch) === 0) return;
+    await this.send(batch);
+    if (hadWaiting && batch.del.length > 0 && this.waitingForRoom.size > 0) {
+      this.opts.onRoom?.([...this.waitingForRoom].map((d) => this.desired.get(d)?.owner).filter((o): o is string => !!o));
+    }
+  }
+
+  /** Sends a batch; on a final refusal splits it to find the changes the cloud refuses. */
+  private async send(batch: RouteBatch): Promise<void> {
+    await this.opts.gate.wait();
+    if (this.consecutiveFailures > 0) this.opts.onRetry?.();
+    try {
+      await this.provider.applyRoutes(this.id, batch);
+      this.writes++;
+      this.consecutiveFailures = 0;
+      this.opts.onBatch?.(batchSize(batch));
+      applyBatch(this.actual!, batch);
+      for (const d of destinationsOf(batch)) this.failed.delete(d);
+    } catch (err) {
+      this.writes++;
+      if (!isCloudError(err)) throw err;
+      if (err.retryable) {
+        this.consecutiveFailures++;
+        // Throttling is per access key: hold every table. Other failures: hold this one.
+        const backoff = Math.min(60_000, 1000 * 2 ** Math.min(this.consecutiveFailures - 1, 6));
+        const hold = Math.max(err.minRetryDelayMs, backoff) * (1 + Math.random() * 0.25);
+        if (err.kind === 'throttled') this.opts.gate.hold(hold);
+        else this.opts.gate.hold(Math.min(hold, 5000));
+        for (const d of destinationsOf(batch)) this.failed.set(d, err);
+        return;
+      }
+      const dests = destinationsOf(batch);
+      if (dests.length > 1) {
+        const [a, b] = splitBatch(batch);
+        await this.send(a);
+        await this.send(b);
+        return;
+      }
+      const dest = dests[0]!;
+      if (err.kind === 'quota' && batch.add.length === 1) {
+        // The cloud's quota is lower than we thought: learn it, and wait for room.
+        this.capacity = this.used;
+        this.waitingForRoom.add(dest);
+        return;
+      }
+      const want = this.desired.get(dest);
+      if (want) this.rejected.set(dest, { spec: want, error: err });
+      else this.failed.set(dest, err);
+    }
+  }
+}
