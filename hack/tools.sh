@@ -53,12 +53,19 @@ build_k8s() {
 }
 
 build_helm() {
-  fresh helm "$HELM_VERSION" && return
+  # Helm's idea of the cluster version for `helm template`/lint comes from link-time variables;
+  # without them it assumes v1.20 and refuses the chart's kubeVersion (>=1.27).
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local stampv="$HELM_VERSION+k8s1.$minor"
+  fresh helm "$stampv" && return
   need_go
   log "building helm $HELM_VERSION"
-  local start=$SECONDS
-  GOBIN="$bin" GOFLAGS= go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  stamp helm "$HELM_VERSION"
+  local start=$SECONDS ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+  done
+  GOBIN="$bin" GOFLAGS= go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  stamp helm "$stampv"
   log "built helm in $((SECONDS - start))s"
 }
 
