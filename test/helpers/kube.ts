@@ -56,3 +56,37 @@ export async function installCrd(kc: KubeConfig): Promise<void> {
     return true;
   });
 }
+
+const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
+
+/**
+ * Leaves the shared control plane as a fresh one for the next suite: every HostNetwork gone
+ * (finalizers stripped, so no controller is needed), the allocation ledgers and leases removed.
+ * Stop your controllers before calling it.
+ */
+export async function resetCluster(kc: KubeConfig, namespace = 'default'): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const list = (await api.listClusterCustomObject(HN).catch(() => ({ items: [] }))) as { items: { metadata: { name: string; finalizers?: string[] } }[] };
+  const { setHeaderOptions } = await import('@kubernetes/client-node');
+  await Promise.all(
+    list.items.map(async (o) => {
+      if (o.metadata.finalizers?.length) {
+        await api
+          .patchClusterCustomObject({ ...HN, name: o.metadata.name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'))
+          .catch(() => undefined);
+      }
+      await api.deleteClusterCustomObject({ ...HN, name: o.metadata.name }).catch(() => undefined);
+    }),
+  );
+  const { CoreV1Api, CoordinationV1Api } = await import('@kubernetes/client-node');
+  const core = kc.makeApiClient(CoreV1Api);
+  const cms = await core.listNamespacedConfigMap({ namespace });
+  for (const cm of cms.items) {
+    if (cm.metadata?.name?.startsWith('hostnet-allocations-')) await core.deleteNamespacedConfigMap({ name: cm.metadata.name, namespace }).catch(() => undefined);
+  }
+  const leases = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace });
+  for (const l of leases.items) {
+    if (l.metadata?.name?.startsWith('hostnet-controller')) await kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ name: l.metadata.name, namespace }).catch(() => undefined);
+  }
+  await waitFor('hostnetworks deleted', async () => ((await api.listClusterCustomObject(HN)) as { items: unknown[] }).items.length === 0, 30_000);
+}
