@@ -81,7 +81,12 @@ export class BlockAllocator {
   /** Why the block could not be claimed by owner, or undefined when it can. */
   check(block: string, owner: string): ClaimProblem | undefined {
     const c = parseCidr(block);
-    if (!c || !containsCidr(this.pool, c)) {
+    if (!c) {
+      const loose = parseCidr(block, false);
+      const hint = loose ? ` (did you mean ${formatCidr(loose)}?)` : '';
+      return { rule: 'NotInPool', message: `${block} is not a CIDR network address${hint}; blocks come from the pool ${formatCidr(this.pool)}` };
+    }
+    if (!containsCidr(this.pool, c)) {
       return { rule: 'NotInPool', message: `${block} is not inside the pool ${formatCidr(this.pool)}` };
     }
     if (c.prefix !== this.blockPrefix) {

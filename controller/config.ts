@@ -2,7 +2,7 @@
 // Every value is checked here, at start-up, so a bad one fails with one line naming the flag
 // instead of surfacing later as a confusing reconcile error.
 import { parseArgs } from 'node:util';
-import { normalizeCidr, parseCidr } from './cidr.js';
+import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 
 export type ProviderName = 'huaweicloud' | 'otc' | 'memory';
 
@@ -28,6 +28,7 @@ export interface Config {
   routeTableCapacity: number;
   routeBatchWindowMs: number;
   resyncPeriodMs: number;
+  portRecheckMs: number;
   watchIdleTimeoutMs: number;
   workers: number;
   metricsBindAddress: string;
@@ -72,6 +73,7 @@ export const FLAGS: Record<string, FlagDef> = {
   'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise.' },
   'route-batch-window': { type: 'string', default: '50ms', help: 'How long route changes gather before one UpdateRouteTable call.' },
   'resync-period': { type: 'string', default: '5m', help: 'Full resync: every object re-queued and every route table re-read and repaired.' },
+  'port-recheck-period': { type: 'string', default: '30m', help: 'How often each host NIC is checked again for its address pair (repairs a source/destination check switched back on). One read per host per period.' },
   'watch-idle-timeout': { type: 'string', default: '5m', help: 'Restart the watch when it has been silent this long (client-node has no watch timeout).' },
   workers: { type: 'string', default: '8', help: 'Objects reconciled concurrently.' },
   'metrics-bind-address': { type: 'string', default: ':8080', help: 'Address of /metrics. "0" disables.' },
@@ -179,9 +181,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     return v;
   };
 
-  const poolCidr = raw('pool-cidr') ?? '';
-  const pool = parseCidr(poolCidr);
+  const pool = parseCidr(raw('pool-cidr') ?? '');
   if (!pool) bad('pool-cidr', 'want an IPv4 network address such as 10.0.0.0/16 (no host bits set)');
+  const poolCidr = formatCidr(pool!);
   const blockSize = int('block-size', 1, 32);
   if (blockSize < pool!.prefix) bad('block-size', `a /${blockSize} block does not fit in the pool ${poolCidr}`);
   if (blockSize - pool!.prefix > 24) bad('block-size', `the pool ${poolCidr} would have more than 16,777,216 blocks`);
@@ -239,6 +241,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       routeTableCapacity: int('route-table-capacity', 1, 100_000),
       routeBatchWindowMs: duration('route-batch-window', 0),
       resyncPeriodMs: duration('resync-period', 1000),
+      portRecheckMs: duration('port-recheck-period', 1000),
       watchIdleTimeoutMs: duration('watch-idle-timeout', 1000),
       workers: int('workers', 1, 256),
       metricsBindAddress: address('metrics-bind-address'),

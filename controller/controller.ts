@@ -67,6 +67,8 @@ export class HostNetworkController {
       o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, `hostnet-allocations-${config.installationId}`, config.installationId),
       allocator,
       log,
+      // Without leader election this is the only replica (running two that way is unsupported).
+      () => (this.elector ? this.elector.holdsFreshLease() : true),
     );
     this.tables = new RouteTableSet(o.provider, {
       capacity: config.routeTableCapacity,
@@ -303,6 +305,19 @@ export class HostNetworkController {
       const [condition, status] = k.split('|');
       metrics.hostnetworks.set({ condition, status }, v);
     }
+  }
+
+  /** What the controller is doing right now (logged on SIGUSR2, for debugging a stuck process). */
+  debugState(): Record<string, unknown> {
+    return {
+      leading: this.leading,
+      synced: this.synced,
+      queueDepth: this.queue.depth,
+      queueBusy: this.queue.busy,
+      ledger: this.ledger.debugState(),
+      tables: this.tables.all().map((t) => t.debugState()),
+      gateMs: Math.max(0, this.tables.gate.notBefore - Date.now()),
+    };
   }
 
   /** Stops taking work at once; in-flight reconciles get a moment to finish. */

@@ -56,10 +56,16 @@ export class Ledger {
   writes = 0;
   conflicts = 0;
 
+  /**
+   * @param fence true while answers from memory are safe: this replica is the only writer (it
+   *   renewed its lease within the renew deadline, so no other replica can have taken over).
+   *   Without a fence every answer that needs no write is checked against the store first.
+   */
   constructor(
     private readonly store: LedgerStore,
     readonly allocator: BlockAllocator,
     private readonly log: Logger,
+    private readonly fence?: () => boolean,
   ) {}
 
   /** Rebuilds the allocator from the durable records. Call before the first assign. */
@@ -69,12 +75,18 @@ export class Ledger {
     this.loaded = true;
   }
 
+
+
   private applySnapshot(snap: LedgerSnapshot): void {
     const rejected = this.allocator.rebuild(snap.records);
     for (const r of rejected) this.log.warn('ledger record ignored', { block: r.block, hostnetwork: r.owner, problem: r.problem });
     this.byOwner = new Map();
     for (const [block, owner] of snap.records) if (!rejected.some((r) => r.block === block)) this.byOwner.set(owner, block);
     this.version = snap.version;
+  }
+
+  debugState(): Record<string, unknown> {
+    return { committing: this.committing, pending: this.pending.length, writes: this.writes, conflicts: this.conflicts, owners: this.byOwner.size };
   }
 
   blockOf(owner: string): string | undefined {
@@ -102,13 +114,14 @@ export class Ledger {
   private async commitLoop(): Promise<void> {
     this.committing = true;
     try {
-      if (!this.loaded) await this.load();
       while (this.pending.length > 0) {
+        if (!this.loaded) await this.load();
         const batch = this.pending;
         this.pending = [];
         await this.commit(batch);
       }
     } catch (err) {
+      this.loaded = false;
       for (const op of this.pending.splice(0)) op.reject(err);
     } finally {
       this.committing = false;
@@ -136,6 +149,16 @@ export class Ledger {
         }
       }
       if (!dirty) {
+        // Nothing to write, so no compare-and-swap protects these answers: unless the lease
+        // fences other writers out, make sure nobody changed the store meanwhile.
+        if (!(this.fence?.() ?? false)) {
+          const snap = await this.readOrFail(batch);
+          if (!snap) return;
+          if (snap.version !== this.version) {
+            this.applySnapshot(snap);
+            continue;
+          }
+        }
         answers.forEach((a) => a());
         return;
       }
@@ -148,7 +171,8 @@ export class Ledger {
         return;
       } catch (err) {
         // Whatever we decided is void: go back to what is stored and decide again.
-        const snap = await this.store.read();
+        const snap = await this.readOrFail(batch);
+        if (!snap) return;
         this.applySnapshot(snap);
         if (!(err instanceof LedgerConflict)) {
           for (const op of batch) op.reject(err);
@@ -161,6 +185,17 @@ export class Ledger {
           return;
         }
       }
+    }
+  }
+
+  /** Reads the store; on failure rejects the batch and forgets the in-memory view. */
+  private async readOrFail(batch: Op[]): Promise<LedgerSnapshot | undefined> {
+    try {
+      return await this.store.read();
+    } catch (err) {
+      this.loaded = false;
+      for (const op of batch) op.reject(err);
+      return undefined;
     }
   }
 

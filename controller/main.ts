@@ -75,6 +75,7 @@ async function main(): Promise<number> {
   const healthServer = await serveHealth(config.healthBindAddress, { live: () => !exiting, ready: () => controller.ready });
   process.on('SIGTERM', () => void exit(0, 'SIGTERM'));
   process.on('SIGINT', () => void exit(0, 'SIGINT'));
+  process.on('SIGUSR2', () => log.info('state', controller.debugState()));
   log.info('hostnet-controller starting', {
     version: VERSION,
     identity: controller.identity,

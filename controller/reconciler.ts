@@ -24,7 +24,7 @@ export interface ReconcilerDeps {
   provider: CloudProvider;
   events: EventSink;
   log: Logger;
-  config: Pick<Config, 'installationId' | 'sourceDestCheck' | 'resyncPeriodMs'>;
+  config: Pick<Config, 'installationId' | 'sourceDestCheck' | 'resyncPeriodMs' | 'portRecheckMs'>;
   /** Blocks recovered from owned routes at start-up, for hosts whose status was lost. */
   recovered: Map<string, string>;
 }
@@ -47,7 +47,24 @@ const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
 };
 
 export class Reconciler {
+  /** When each host's NIC was last verified by this process. */
+  private readonly portChecked = new Map<string, number>();
+  private readonly startedAt = Date.now();
+
   constructor(private readonly d: ReconcilerDeps) {}
+
+  /**
+   * The NIC needs no call when status says it was set for this block, server and generation and
+   * it was verified within portRecheckMs (a condition found at start-up counts as verified then,
+   * so a restart costs no NIC calls).
+   */
+  private portVerified(name: string, prev: HostNetworkStatus, block: string, instanceID: string, gen: number | undefined): boolean {
+    const c = getCondition(prev.conditions, ConditionType.SourceDestCheckDisabled);
+    if (c?.status !== 'True' || c.reason !== Reason.AddressPairsSet || c.observedGeneration !== gen) return false;
+    if (prev.podCIDR !== block || prev.nextHop !== instanceID) return false;
+    const at = this.portChecked.get(name) ?? this.startedAt;
+    return Date.now() - at < this.d.config.portRecheckMs;
+  }
 
   async sync(name: string): Promise<QueueResult | void> {
     const cached = this.d.get(name);
@@ -68,6 +85,7 @@ export class Reconciler {
   private async finalize(obj: HostNetwork): Promise<void> {
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return;
     const name = obj.metadata.name;
+    this.portChecked.delete(name);
     const block = this.d.ledger.blockOf(name) ?? obj.status?.podCIDR;
     this.d.tables.unset(name);
     await this.d.tables.flushAll();
@@ -178,17 +196,24 @@ export class Reconciler {
       if (notify) this.d.log.warn('route not programmed', { hostnetwork: name, table: bad.id, reason, detail: message, requestId: bad.error?.requestId });
     }
 
-    // 3. The NIC: source/destination check off (seed step 2).
+    // 3. The NIC: source/destination check off (seed step 2). A port verified recently is
+    // trusted; otherwise it is checked again, so a check switched back on in the console is
+    // repaired within portRecheckMs.
     if (this.d.config.sourceDestCheck === 'off') {
-      cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.SourceDestCheckNotManaged, 'Not managed by this controller (--source-dest-check=off); disable it on the NIC yourself');
-    } else if (!(hadCondition(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet) && prev.podCIDR === block && prev.nextHop === instanceID && getCondition(prev.conditions, ConditionType.SourceDestCheckDisabled)?.observedGeneration === gen)) {
+      cond(ConditionType.SourceDestCheckDisabled, 'Unknown', Reason.SourceDestCheckNotManaged, `Not managed by this controller (--source-dest-check=off): disable the source/destination check on the NIC of ${instanceID} yourself, or containers in ${block} cannot be reached`);
+    } else if (!this.portVerified(name, prev, block, instanceID, gen)) {
       try {
         const r = await this.d.provider.ensureSourceDestCheck(instanceID, this.d.config.sourceDestCheck, block);
+        this.portChecked.set(name, Date.now());
         const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
         cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet, `NIC port ${r.portId} of ${instanceID} allows ${pair}`);
-        if (r.changed) this.d.events.emit(obj, 'Normal', EventReason.SourceDestCheckDisabled, `Set address pair ${pair} on NIC port ${r.portId}`);
+        if (r.changed) {
+          const repaired = hadCondition(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet) && prev.nextHop === instanceID;
+          this.d.events.emit(obj, repaired ? 'Warning' : 'Normal', EventReason.SourceDestCheckDisabled, repaired ? `The address pair ${pair} had been removed from NIC port ${r.portId}; set it again` : `Set address pair ${pair} on NIC port ${r.portId}`);
+        }
       } catch (err) {
         if (!isCloudError(err)) throw err;
+        this.portChecked.delete(name);
         const reason = err.kind === 'notFound' ? Reason.PortNotFound : err.kind === 'throttled' ? Reason.CloudThrottled : Reason.CloudError;
         const message = `${err.message}; containers on this host cannot be reached until the NIC's source/destination check is off`;
         if (!hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
@@ -199,10 +224,14 @@ export class Reconciler {
     }
 
     // 4. Ready: everything above.
-    const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ConditionType.SourceDestCheckDisabled]
+    const managed = this.d.config.sourceDestCheck !== 'off';
+    const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(managed ? [ConditionType.SourceDestCheckDisabled] : [])]
       .map((t) => getCondition(status.conditions, t))
       .find((c) => c?.status !== 'True');
-    if (!notTrue) cond(ConditionType.Ready, 'True', Reason.HostReady, `Containers in ${block} are routed to ${instanceID}`);
+    if (!notTrue) {
+      const note = managed ? '' : ' (the NIC source/destination check is yours to disable)';
+      cond(ConditionType.Ready, 'True', Reason.HostReady, `Containers in ${block} are routed to ${instanceID}${note}`);
+    }
     else cond(ConditionType.Ready, 'False', notTrue.reason, notTrue.message);
     status.observedGeneration = gen;
     await this.d.status.write(obj, status);

@@ -38,6 +38,14 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * True while no other replica can have become leader: we renewed within the renew deadline,
+   * and a candidate waits a full lease duration (longer) after our last renewal before taking over.
+   */
+  holdsFreshLease(): boolean {
+    return this.leading && Date.now() - this.lastRenew < this.opts.renewDeadlineMs;
+  }
+
   start(): void {
     this.stopped = false;
     void this.tick();

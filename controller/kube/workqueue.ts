@@ -25,7 +25,9 @@ export class WorkQueue {
   private readonly dirty = new Map<string, number>(); // key → time it was queued
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
+  /** Keys with a task in p-queue: never two tasks for one key. */
+  private readonly scheduled = new Set<string>();
   private stopped = false;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -56,17 +58,20 @@ export class WorkQueue {
     if (!this.processing.has(key)) this.schedule(key);
   }
 
-  /** Adds the key after a delay; an earlier pending delay for the key wins. */
+  /** Adds the key after a delay; of two pending delays for a key, the sooner wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.stopped) return;
     if (delayMs <= 0) return this.add(key);
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    const due = Date.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, due });
   }
 
   /** The backoff for the key's next retry; counts one more failure. */
@@ -94,7 +99,10 @@ export class WorkQueue {
   }
 
   private schedule(key: string): void {
+    if (this.scheduled.has(key)) return;
+    this.scheduled.add(key);
     void this.pq.add(async () => {
+      this.scheduled.delete(key);
       if (this.stopped) return;
       const queuedAt = this.dirty.get(key);
       if (queuedAt === undefined) return;
@@ -126,7 +134,7 @@ export class WorkQueue {
   /** Stops taking work; waits up to graceMs for the keys in progress. */
   async shutdown(graceMs = 10_000): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.pq.clear();
     this.dirty.clear();

@@ -82,6 +82,7 @@ export class MemoryProvider implements CloudProvider {
     await this.call(op, { table: tableId, add: batch.add.length, mod: batch.mod.length, del: batch.del.length });
     const t = new Map(this.table(tableId, op));
     const refuse = (code: string, msg: string, kind: CloudError['kind'] = 'invalid'): never => {
+      this.calls[this.calls.length - 1]!.ok = false;
       throw new CloudError({ kind, operation: op, httpStatus: 400, code, cloudMessage: msg });
     };
     for (const d of batch.del) {

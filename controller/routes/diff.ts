@@ -37,7 +37,9 @@ export function diffRoutes(input: DiffInput): DiffResult {
   const conflicts = new Map<string, CloudRoute>();
   const inPlace = new Set<string>();
 
-  for (const [dest, want] of input.desired) {
+  for (const [dest, wanted] of input.desired) {
+    // Only the cloud's fields go into a batch (desired entries may carry bookkeeping).
+    const want: RouteSpec = { destination: wanted.destination, nexthop: wanted.nexthop, description: wanted.description };
     const have = actual.get(dest);
     if (!have) {
       if (!input.skip?.has(dest)) batch.add.push(want);

@@ -71,6 +71,8 @@ export class RouteTable {
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
   private consecutiveFailures = 0;
+  /** After an ambiguous failure (timeout, reset, 5xx) the write may have happened: re-read first. */
+  private stale = false;
   /** UpdateRouteTable calls made; ShowRouteTable reads made. */
   writes = 0;
   reads = 0;
@@ -110,6 +112,24 @@ export class RouteTable {
 
   routes(): CloudRoute[] {
     return [...(this.actual?.values() ?? [])];
+  }
+
+  debugState(): Record<string, unknown> {
+    return {
+      id: this.id,
+      flushing: this.flushing,
+      flushRequested: this.next !== undefined,
+      timerArmed: this.timer !== undefined,
+      desired: this.desired.size,
+      routes: this.actual?.size,
+      failed: this.failed.size,
+      rejected: this.rejected.size,
+      waitingForRoom: this.waitingForRoom.size,
+      capacity: this.capacity,
+      writes: this.writes,
+      reads: this.reads,
+      stale: this.stale,
+    };
   }
 
   /** Wants the owner's route to be `spec` (replacing any earlier destination of the owner). */
@@ -184,9 +204,11 @@ export class RouteTable {
     const routes = await this.provider.listRoutes(this.id);
     this.reads++;
     this.actual = new Map(routes.map((r) => [r.destination, r]));
-    // A fresh view: let refused changes and full-table waits be tried once more.
+    this.stale = false;
+    // A fresh view: let refused changes and full-table waits be tried once more (if the quota was
+    // raised, the cloud takes them; if not, its refusal teaches us the quota again).
     this.rejected.clear();
-    if (this.waitingForRoom.size > 0) this.capacity = Math.max(this.capacity, this.used + 1);
+    if (this.waitingForRoom.size > 0) this.capacity = Math.max(this.capacity, this.used + this.waitingForRoom.size);
     const findings: DriftFinding[] = [];
     if (!before) return findings;
     for (const [dest, want] of this.desired) {
@@ -236,8 +258,8 @@ export class RouteTable {
   }
 
   private async flushNow(): Promise<void> {
-    if (!this.actual) await this.refresh();
-    const { batch, conflicts } = diffRoutes({
+    if (!this.actual || this.stale) await this.refresh();
+    const { batch, conflicts, inPlace } = diffRoutes({
       desired: this.desired,
       actual: this.actual!.values(),
       isOwned: this.opts.isOwned,
@@ -246,22 +268,27 @@ export class RouteTable {
       skip: new Set(this.rejected.keys()),
     });
     this.conflicts = conflicts;
-    // Room: what the table holds after this batch's deletes; adds beyond it wait.
+    // Right in the table now (e.g. a write that timed out had gone through): nothing failed.
+    for (const d of inPlace) this.failed.delete(d);
+    // send() keeps adds beyond the table's room waiting; the rest goes out in one call.
     const hadWaiting = this.waitingForRoom.size > 0;
     this.waitingForRoom.clear();
-    const room = Math.max(0, this.capacity - this.used + batch.del.length);
-    if (batch.add.length > room) {
-      for (const a of batch.add.splice(room)) this.waitingForRoom.add(a.destination);
-    }
-    if (batchSize(batch) === 0) return;
     await this.send(batch);
     if (hadWaiting && batch.del.length > 0 && this.waitingForRoom.size > 0) {
       this.opts.onRoom?.([...this.waitingForRoom].map((d) => this.desired.get(d)?.owner).filter((o): o is string => !!o));
     }
   }
 
-  /** Sends a batch; on a final refusal splits it to find the changes the cloud refuses. */
-  private async send(batch: RouteBatch): Promise<void> {
+  /**
+   * Sends a batch; on a final refusal splits it to find the changes the cloud refuses. Returns
+   * false when a retryable failure stopped it: what was not sent waits for the next flush, which
+   * re-reads the table first when the failure left it uncertain.
+   */
+  private async send(batch: RouteBatch): Promise<boolean> {
+    // Adds that no longer fit (the quota may have been learned a moment ago) wait for room.
+    const room = Math.max(0, this.capacity - this.used + batch.del.length);
+    if (batch.add.length > room) for (const a of batch.add.splice(room)) this.waitingForRoom.add(a.destination);
+    if (batchSize(batch) === 0) return true;
     await this.opts.gate.wait();
     if (this.consecutiveFailures > 0) this.opts.onRetry?.();
     try {
@@ -271,36 +298,49 @@ export class RouteTable {
       this.opts.onBatch?.(batchSize(batch));
       applyBatch(this.actual!, batch);
       for (const d of destinationsOf(batch)) this.failed.delete(d);
+      return true;
     } catch (err) {
       this.writes++;
       if (!isCloudError(err)) throw err;
       if (err.retryable) {
-        this.consecutiveFailures++;
-        // Throttling is per access key: hold every table. Other failures: hold this one.
-        const backoff = Math.min(60_000, 1000 * 2 ** Math.min(this.consecutiveFailures - 1, 6));
-        const hold = Math.max(err.minRetryDelayMs, backoff) * (1 + Math.random() * 0.25);
-        if (err.kind === 'throttled') this.opts.gate.hold(hold);
-        else this.opts.gate.hold(Math.min(hold, 5000));
-        for (const d of destinationsOf(batch)) this.failed.set(d, err);
-        return;
+        this.retryLater(batch, err);
+        return false;
       }
       const dests = destinationsOf(batch);
       if (dests.length > 1) {
         const [a, b] = splitBatch(batch);
-        await this.send(a);
-        await this.send(b);
-        return;
+        if (!(await this.send(a))) {
+          this.retryLater(b, this.failed.get(destinationsOf(a)[0] ?? '') ?? err);
+          return false;
+        }
+        return this.send(b);
       }
       const dest = dests[0]!;
       if (err.kind === 'quota' && batch.add.length === 1) {
         // The cloud's quota is lower than we thought: learn it, and wait for room.
         this.capacity = this.used;
         this.waitingForRoom.add(dest);
-        return;
+        return true;
       }
       const want = this.desired.get(dest);
       if (want) this.rejected.set(dest, { spec: want, error: err });
       else this.failed.set(dest, err);
+      return true;
     }
   }
+
+  /** A retryable failure: hold further calls, and report the batch's changes as failed. */
+  private retryLater(batch: RouteBatch, err: CloudError): void {
+    this.consecutiveFailures++;
+    // Throttling means the call was refused; anything else may have been applied.
+    if (err.kind !== 'throttled') this.stale = true;
+    // Throttling is per access key, so the gate holds every table's calls. The cloud advises a
+    // retry after 2-5 s; backing off further only delays convergence once the burst is over.
+    const n = Math.min(this.consecutiveFailures - 1, 4);
+    const base = err.kind === 'throttled' ? Math.min(10_000, 2000 * 2 ** n) : Math.min(5000, 1000 * 2 ** n);
+    const hold = Math.max(err.minRetryDelayMs, base) * (1 + Math.random() * 0.25);
+    this.opts.gate.hold(hold);
+    for (const d of destinationsOf(batch)) this.failed.set(d, err);
+  }
+
 }

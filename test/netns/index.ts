@@ -161,7 +161,10 @@ function onSignal(sig: NodeJS.Signals): void {
   downSync();
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
-  process.kill(process.pid, sig);
+  // Alone, re-raise so that the process ends as it would have without us. When the program
+  // has its own handler (hack/demo.ts stops its controller and control plane), leave the
+  // shutdown to it: a second signal would cut that short.
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
 }
 
 function installExitHook(): void {
@@ -241,16 +244,52 @@ export interface TracerouteOptions {
  * address in order, '*' for a hop that did not answer, e.g. ['10.0.2.1', '192.168.0.3', '10.0.3.2'].
  */
 export async function traceroute(fromNs: string, ip: string, opts: TracerouteOptions = {}): Promise<string[]> {
+  return (await tracerouteOutput(fromNs, ip, { ...opts, probes: 1 })).hops;
+}
+
+/**
+ * `traceroute -n -w WAIT -m MAXHOPS -q PROBES ip` in namespace fromNs (default 3 probes per hop,
+ * like a plain `traceroute`): the command line as run, its output, and the hops as traceroute().
+ */
+export async function tracerouteOutput(
+  fromNs: string,
+  ip: string,
+  opts: TracerouteOptions & { probes?: number } = {},
+): Promise<{ command: string; output: string; hops: string[] }> {
   const maxHops = opts.maxHops ?? 8;
   const wait = opts.waitSec ?? 1;
-  const r = await nsExec(fromNs, 'traceroute', ['-n', '-q', '1', '-w', String(wait), '-m', String(maxHops), checkIp(ip)]);
+  const probes = opts.probes ?? 3;
+  if (![maxHops, probes].every((n) => Number.isInteger(n) && n >= 1 && n <= 30) || !(wait > 0)) throw new Error('bad traceroute options');
+  const args = ['-n', '-q', String(probes), '-w', String(wait), '-m', String(maxHops), checkIp(ip)];
+  const r = await nsExec(fromNs, 'traceroute', args);
   if (r.code !== 0) throw new Error(`traceroute in ${fromNs}: ${(r.stderr || r.stdout).trim()}`);
   const hops: string[] = [];
   for (const line of r.stdout.split('\n')) {
     const m = /^\s*(\d+)\s+(\S+)/.exec(line);
     if (m) hops[Number(m[1]) - 1] = m[2]!;
   }
-  return Array.from(hops, (h) => h ?? '*');
+  return { command: `traceroute ${args.join(' ')}`, output: r.stdout, hops: Array.from(hops, (h) => h ?? '*') };
+}
+
+/**
+ * `ping -n -c COUNT -W TIMEOUT ip` in namespace fromNs, for showing: the command line as run,
+ * its output (replies and statistics) and whether any reply came back. One echo a second, as a
+ * person's ping does, unless intervalSec is given.
+ */
+export async function pingOutput(
+  fromNs: string,
+  ip: string,
+  opts: { count?: number; timeoutSec?: number; intervalSec?: number } = {},
+): Promise<{ command: string; output: string; ok: boolean }> {
+  const count = opts.count ?? 4;
+  const timeoutSec = opts.timeoutSec ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 100 || !(timeoutSec > 0) || (opts.intervalSec !== undefined && !(opts.intervalSec >= 0.2))) {
+    throw new Error('bad ping options');
+  }
+  const args = ['-n', '-c', String(count), '-W', String(timeoutSec), ...(opts.intervalSec !== undefined ? ['-i', String(opts.intervalSec)] : []), checkIp(ip)];
+  const r = await nsExec(fromNs, 'ping', args, (count * (opts.intervalSec ?? 1) + timeoutSec + 10) * 1000);
+  if (/Cannot open network namespace|No such file|not found/i.test(r.stderr)) throw new Error(`ping in ${fromNs}: ${r.stderr.trim()}`);
+  return { command: `ping ${args.join(' ')}`, output: r.stdout + r.stderr, ok: r.code === 0 };
 }
 
 export interface VpcKernelRoute {

@@ -1,0 +1,316 @@
+// The reconciler with in-memory parts: a real Ledger + BlockAllocator over MemoryLedgerStore,
+// RouteTableSet over MemoryProvider, a fake StatusWriter, MemoryEventSink, silent logger.
+import assert from 'node:assert/strict';
+import { BlockAllocator } from '../../controller/allocator.js';
+import { getCondition } from '../../controller/api/conditions.js';
+import { FINALIZER, type HostNetworkSpec } from '../../controller/api/types.js';
+import { containsCidr, parseCidr } from '../../controller/cidr.js';
+import { MemoryEventSink } from '../../controller/kube/events.js';
+import { Ledger, MemoryLedgerStore } from '../../controller/ledger.js';
+import { silentLogger } from '../../controller/logger.js';
+import { CloudError } from '../../controller/provider/errors.js';
+import { MemoryProvider } from '../../controller/provider/memory.js';
+import { Reconciler, RetryLater } from '../../controller/reconciler.js';
+import { isOwnedBy, markFor } from '../../controller/routes/marks.js';
+import { RouteTableSet } from '../../controller/routes/tableset.js';
+import { FakeStatusWriter, type JournalEntry } from './fakes/status.js';
+
+const ID = 'ut';
+
+interface Harness {
+  rec: Reconciler;
+  status: FakeStatusWriter;
+  journal: JournalEntry[];
+  store: MemoryLedgerStore;
+  ledger: Ledger;
+  tables: RouteTableSet;
+  provider: MemoryProvider;
+  events: MemoryEventSink;
+  create(name: string, spec: HostNetworkSpec): void;
+  cond(name: string, type: string): { status: string; reason: string; message: string } | undefined;
+  routes(): Map<string, { nexthop: string; description: string; type: string }>;
+  updates(): { add?: number; mod?: number; del?: number }[];
+}
+
+async function harness(o: { pool?: string; blockSize?: number; servers?: string[]; foreign?: { destination: string; nexthop: string; description: string }[] } = {}): Promise<Harness> {
+  const pool = o.pool ?? '10.0.0.0/16';
+  const journal: JournalEntry[] = [];
+  const provider = new MemoryProvider({ servers: o.servers ?? ['i-1', 'i-2', 'i-3'], localRoutes: ['192.168.0.0/24'] });
+  for (const f of o.foreign ?? []) provider.tables.get('rtb-1')!.set(f.destination, { ...f, type: 'ecs' });
+  const apply = provider.applyRoutes.bind(provider);
+  provider.applyRoutes = async (id, batch) => {
+    journal.push({ kind: 'cloud', operation: 'UpdateRouteTable', detail: { add: batch.add.length, mod: batch.mod.length, del: batch.del.length } });
+    return apply(id, batch);
+  };
+  const status = new FakeStatusWriter(journal);
+  const store = new MemoryLedgerStore();
+  const log = silentLogger();
+  const ledger = new Ledger(store, new BlockAllocator(pool, o.blockSize ?? 24, ['192.168.0.0/24']), log);
+  const p = parseCidr(pool)!;
+  const tables = new RouteTableSet(provider, {
+    capacity: 200,
+    batchWindowMs: 0,
+    isOwned: (r) => r.type === 'ecs' && isOwnedBy(ID, r.description),
+    inPool: (d) => {
+      const c = parseCidr(d, false);
+      return c !== undefined && containsCidr(p, c);
+    },
+  });
+  await tables.init();
+  const events = new MemoryEventSink();
+  const rec = new Reconciler({
+    get: (name) => status.get(name),
+    status,
+    ledger,
+    tables,
+    provider,
+    events,
+    log,
+    config: { installationId: ID, sourceDestCheck: 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
+    recovered: new Map(),
+  });
+  return {
+    rec,
+    status,
+    journal,
+    store,
+    ledger,
+    tables,
+    provider,
+    events,
+    create: (name, spec) => void status.put({ metadata: { name }, spec }),
+    cond: (name, type) => getCondition(status.get(name)?.status?.conditions, type),
+    routes: () => provider.tables.get('rtb-1')!,
+    updates: () => provider.calls.filter((c) => c.operation === 'UpdateRouteTable'),
+  };
+}
+
+const reasons = (h: Harness, name?: string) => h.events.events.filter((e) => name === undefined || e.name === name).map((e) => e.reason);
+
+describe('Reconciler (in-memory parts)', () => {
+  it('new host: finalizer, block recorded in status before any route, route programmed, Ready', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    const result = await h.rec.sync('h1');
+    assert.equal(result, undefined);
+
+    const obj = h.status.get('h1')!;
+    assert.deepEqual(obj.metadata.finalizers, [FINALIZER]);
+    assert.equal(obj.status?.podCIDR, '10.0.0.0/24');
+    assert.equal(obj.status?.nextHop, 'i-1');
+    assert.equal(obj.status?.observedGeneration, 1);
+    assert.deepEqual(obj.status?.routeTables, [{ id: 'rtb-1', state: 'Programmed' }]);
+    for (const t of ['CIDRAllocated', 'RouteProgrammed', 'SourceDestCheckDisabled', 'Ready']) assert.equal(h.cond('h1', t)?.status, 'True', t);
+    assert.equal(h.cond('h1', 'CIDRAllocated')?.reason, 'Allocated');
+    assert.equal(h.cond('h1', 'Ready')?.reason, 'HostReady');
+
+    // Order: finalizer, then a status write carrying podCIDR, then the first route call.
+    const kinds = h.journal.map((e) => e.kind);
+    const firstPodCidr = h.journal.findIndex((e) => e.kind === 'status' && e.status.podCIDR === '10.0.0.0/24');
+    const firstRoute = h.journal.findIndex((e) => e.kind === 'cloud');
+    assert.ok(kinds.indexOf('addFinalizer') >= 0 && kinds.indexOf('addFinalizer') < firstPodCidr, `journal: ${kinds.join(',')}`);
+    assert.ok(firstPodCidr >= 0 && firstRoute > firstPodCidr, `podCIDR written at ${firstPodCidr}, first route call at ${firstRoute}`);
+
+    const route = h.routes().get('10.0.0.0/24')!;
+    assert.deepEqual([route.nexthop, route.description, route.type], ['i-1', markFor(ID, 'h1'), 'ecs']);
+    assert.equal(h.store.records.get('10.0.0.0/24'), 'h1', 'the ledger record is durable');
+    assert.deepEqual(reasons(h), ['CIDRAllocated', 'RouteProgrammed', 'SourceDestCheckDisabled']);
+    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, ['1.1.1.1/0']);
+
+    // A second pass changes nothing and calls nothing.
+    const writes = h.status.writes;
+    const calls = h.provider.calls.length;
+    await h.rec.sync('h1');
+    assert.equal(h.status.writes, writes, 'no status write when nothing changed');
+    assert.equal(h.updates().length, 1);
+    assert.equal(h.provider.calls.length, calls, 'no cloud call at all when nothing changed');
+    assert.equal(h.events.events.length, 3);
+  });
+
+  it('pinned block inside the pool is honoured (reason Pinned)', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1', podCIDR: '10.0.42.0/24' });
+    await h.rec.sync('h1');
+    assert.equal(h.status.get('h1')!.status?.podCIDR, '10.0.42.0/24');
+    assert.equal(h.cond('h1', 'CIDRAllocated')?.reason, 'Pinned');
+    assert.ok(h.routes().has('10.0.42.0/24'));
+  });
+
+  it('pinned outside the pool: CIDRAllocated False NotInPool naming the pool, no route call', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1', podCIDR: '172.20.5.0/24' });
+    await h.rec.sync('h1');
+    const c = h.cond('h1', 'CIDRAllocated')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'NotInPool');
+    assert.match(c.message, /10\.0\.0\.0\/16/);
+    assert.match(c.message, /172\.20\.5\.0\/24/);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'False');
+    assert.equal(h.cond('h1', 'Ready')?.reason, 'NotInPool');
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'WaitingForCIDR');
+    assert.equal(h.status.get('h1')!.status?.podCIDR, undefined);
+    assert.equal(h.updates().length, 0);
+    assert.equal(h.store.records.size, 0);
+    assert.deepEqual(reasons(h), ['CIDRRejected']);
+    assert.equal(h.events.events[0]!.type, 'Warning');
+  });
+
+  it('pinned block in use: CIDRInUse naming the other host', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.create('h2', { instanceID: 'i-2', podCIDR: '10.0.0.0/24' });
+    await h.rec.sync('h2');
+    const c = h.cond('h2', 'CIDRAllocated')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'CIDRInUse');
+    assert.match(c.message, /\bh1\b/);
+    assert.equal(h.routes().get('10.0.0.0/24')!.nexthop, 'i-1', 'h1 keeps its route');
+    assert.equal(h.updates().length, 1);
+  });
+
+  it('pinned block containing the host IP: ContainsHostIP, nothing allocated', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1', podCIDR: '10.0.9.0/24', hostIP: '10.0.9.10' });
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'CIDRAllocated')?.reason, 'ContainsHostIP');
+    assert.equal(h.store.records.size, 0);
+    assert.equal(h.updates().length, 0);
+  });
+
+  it('pool exhausted: PoolExhausted, requeued after the resync period; gets a block when one is freed', async () => {
+    const h = await harness({ pool: '10.0.0.0/23' });
+    for (const n of ['h1', 'h2', 'h3']) h.create(n, { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    const r = await h.rec.sync('h3');
+    assert.deepEqual(r, { requeueAfterMs: 60_000 });
+    const c = h.cond('h3', 'CIDRAllocated')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'PoolExhausted');
+    assert.equal(h.cond('h3', 'Ready')?.reason, 'PoolExhausted');
+    assert.deepEqual(reasons(h, 'h3'), ['PoolExhausted']);
+    await h.rec.sync('h3');
+    assert.deepEqual(reasons(h, 'h3'), ['PoolExhausted'], 'the event is not repeated');
+
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    await h.rec.sync('h3');
+    assert.equal(h.status.get('h3')!.status?.podCIDR, '10.0.0.0/24');
+    assert.equal(h.cond('h3', 'Ready')?.status, 'True');
+  });
+
+  it('instanceID change: the route is modified in place and RouteMigrated is recorded', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.create('h1', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    const last = h.updates().at(-1)!;
+    assert.deepEqual([last.add, last.mod, last.del], [0, 1, 0]);
+    assert.equal(h.routes().get('10.0.0.0/24')!.nexthop, 'i-2');
+    const obj = h.status.get('h1')!;
+    assert.equal(obj.status?.nextHop, 'i-2');
+    assert.equal(obj.status?.podCIDR, '10.0.0.0/24', 'the block stays');
+    assert.equal(obj.status?.observedGeneration, 2);
+    const migrated = h.events.events.find((e) => e.reason === 'RouteMigrated');
+    assert.ok(migrated);
+    assert.match(migrated.message, /i-1/);
+    assert.match(migrated.message, /i-2/);
+    assert.deepEqual(h.provider.ports.get('i-2')!.pairs, ['1.1.1.1/0'], 'the new server NIC is prepared too');
+  });
+
+  it('deletion: route deleted, block released, finalizer removed', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    h.create('h2', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    assert.equal(h.routes().has('10.0.0.0/24'), false);
+    assert.equal(h.routes().get('10.0.1.0/24')?.nexthop, 'i-2', 'the other host keeps its route');
+    assert.equal(h.routes().has('192.168.0.0/24'), true, 'local route untouched');
+    assert.equal(h.store.records.has('10.0.0.0/24'), false);
+    assert.equal(h.ledger.blockOf('h1'), undefined);
+    assert.equal(h.status.get('h1'), undefined, 'finalizer removed, object gone');
+    const kinds = h.journal.map((e) => e.kind);
+    assert.ok(kinds.lastIndexOf('cloud') < kinds.indexOf('removeFinalizer'), 'the route goes before the finalizer');
+    assert.deepEqual(reasons(h, 'h1').slice(-2), ['RouteRemoved', 'CIDRReleased']);
+    // Syncing the vanished object again is harmless.
+    await h.rec.sync('h1');
+  });
+
+  it('a foreign route on the block: RouteConflict, the foreign route is left alone', async () => {
+    const h = await harness({ foreign: [{ destination: '10.0.0.0/24', nexthop: 'i-3', description: 'added by hand' }] });
+    h.create('h1', { instanceID: 'i-1' });
+    const r = await h.rec.sync('h1');
+    assert.deepEqual(r, { requeueAfterMs: 60_000 });
+    const c = h.cond('h1', 'RouteProgrammed')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'RouteConflict');
+    assert.match(c.message, /rtb-1/);
+    assert.deepEqual(h.status.get('h1')!.status?.routeTables?.map((t) => t.state), ['Conflict']);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'False');
+    assert.equal(h.routes().get('10.0.0.0/24')!.nexthop, 'i-3');
+    assert.equal(h.updates().length, 0);
+    assert.ok(reasons(h).includes('RouteConflict'));
+  });
+
+  it('throttled cloud: RetryLater with minRetryDelayMs ≥ 2000 and RouteProgrammed False CloudThrottled', async () => {
+    const h = await harness();
+    h.provider.failNext.push({
+      operation: 'UpdateRouteTable',
+      error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'The throttling threshold has been reached' }),
+    });
+    h.create('h1', { instanceID: 'i-1' });
+    await assert.rejects(h.rec.sync('h1'), (err: unknown) => {
+      assert.ok(err instanceof RetryLater, String(err));
+      assert.ok(err.minRetryDelayMs >= 2000, `minRetryDelayMs=${err.minRetryDelayMs}`);
+      return true;
+    });
+    const c = h.cond('h1', 'RouteProgrammed')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'CloudThrottled');
+    assert.match(c.message, /APIG\.0308/);
+    assert.equal(h.status.get('h1')!.status?.podCIDR, '10.0.0.0/24', 'the block is recorded even though the route is not');
+    assert.equal(h.cond('h1', 'Ready')?.status, 'False');
+    assert.deepEqual(h.status.get('h1')!.status?.routeTables?.map((t) => t.state), ['Error']);
+    assert.ok(h.tables.gate.notBefore - Date.now() >= 1900, 'the shared gate is held');
+  });
+
+  it('a final cloud error (next hop not a server): RouteProgrammed False CloudError, requeued, Warning event', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-unknown' });
+    const r = await h.rec.sync('h1');
+    assert.deepEqual(r, { requeueAfterMs: 60_000 });
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'CloudError');
+    assert.ok(h.events.events.some((e) => e.reason === 'CloudError' && e.type === 'Warning'));
+  });
+
+  it('pinning another block moves the host: new route added, old one deleted in one call, status follows', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.create('h1', { instanceID: 'i-1', podCIDR: '10.0.77.0/24' });
+    await h.rec.sync('h1');
+    const last = h.updates().at(-1)!;
+    assert.deepEqual([last.add, last.mod, last.del], [1, 0, 1]);
+    assert.deepEqual([...h.routes().keys()].filter((d) => d.startsWith('10.')), ['10.0.77.0/24']);
+    assert.equal(h.status.get('h1')!.status?.podCIDR, '10.0.77.0/24');
+    assert.deepEqual([...h.store.records], [['10.0.77.0/24', 'h1']]);
+    assert.ok(h.events.events.some((e) => /moved from 10\.0\.0\.0\/24 to 10\.0\.77\.0\/24/.test(e.message)));
+  });
+
+  it('deletion while the cloud throttles: RetryLater ≥ 2 s, block and finalizer kept', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429 }) });
+    h.status.markDeleted('h1');
+    await assert.rejects(h.rec.sync('h1'), (err: unknown) => err instanceof RetryLater && err.minRetryDelayMs >= 2000);
+    assert.ok(h.routes().has('10.0.0.0/24'));
+    assert.equal(h.store.records.get('10.0.0.0/24'), 'h1', 'the block is not released while its route exists');
+    assert.deepEqual(h.status.get('h1')?.metadata.finalizers, [FINALIZER]);
+  });
+});
