@@ -68,3 +68,24 @@ export function containsCidr(outer: Cidr, inner: Cidr): boolean {
 export function overlaps(a: Cidr, b: Cidr): boolean {
   return containsCidr(a, b) || containsCidr(b, a);
 }
+
+/** "a.b.c.d/n" (host bits allowed) or a bare address (= /32); undefined for anything else. */
+export function parseAddressOrCidr(text: string): Cidr | undefined {
+  const t = text.trim();
+  if (!t.includes('/')) {
+    const ip = parseIPv4(t);
+    return ip === undefined ? undefined : { base: ip, prefix: 32 };
+  }
+  return parseCidr(t, false);
+}
+
+/**
+ * True when every address of `inner` lies inside `outer` ("1.1.1.1/0" covers everything), for
+ * address strings as clouds write them; anything unparsable covers only its identical self.
+ */
+export function covers(outer: string, inner: string): boolean {
+  const o = parseAddressOrCidr(outer);
+  const i = parseAddressOrCidr(inner);
+  if (!o || !i) return outer.trim() === inner.trim();
+  return containsCidr(o, i);
+}

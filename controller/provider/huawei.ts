@@ -21,6 +21,7 @@ import { toCloudError } from './huawei-errors.js';
 import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
 import { TokenBucket } from './ratelimit.js';
 import { redact } from './credentials.js';
+import { covers, parseCidr } from '../cidr.js';
 
 export type { HuaweiProviderConfig, HuaweiFlavor } from './huawei-config.js';
 
@@ -40,41 +41,13 @@ export interface AddressPair {
   mac_address?: string;
 }
 
-interface Cidr4 {
-  addr: number;
-  prefix: number;
-}
-
-/** Parses "a.b.c.d/n" or "a.b.c.d" (= /32); undefined for anything else (IPv6 included). */
-export function parseCidr4(s: string): Cidr4 | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s.trim());
-  if (!m) return undefined;
-  const octets = [m[1], m[2], m[3], m[4]].map(Number);
-  if (octets.some((o) => o > 255)) return undefined;
-  const prefix = m[5] === undefined ? 32 : Number(m[5]);
-  if (prefix > 32) return undefined;
-  const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
-  return { addr, prefix };
-}
-
-/** True when every address of `inner` is inside `outer` (1.1.1.1/0 covers everything). */
-export function cidrCovers(outer: string, inner: string): boolean {
-  const o = parseCidr4(outer);
-  const i = parseCidr4(inner);
-  if (!o || !i) return outer.trim() === inner.trim();
-  if (o.prefix > i.prefix) return false;
-  if (o.prefix === 0) return true;
-  const shift = 32 - o.prefix;
-  return o.addr >>> shift === i.addr >>> shift;
-}
-
 /**
  * The port's new allowed_address_pairs: the existing ones (kept: the list REPLACES on update)
  * plus `wanted`, unless an existing pair already covers it (then changed is false).
  */
 export function mergeAddressPairs(existing: readonly AddressPair[], wanted: string): { pairs: AddressPair[]; changed: boolean } {
   const pairs = existing.map((p) => ({ ...p }));
-  if (pairs.some((p) => cidrCovers(p.ip_address, wanted))) return { pairs, changed: false };
+  if (pairs.some((p) => covers(p.ip_address, wanted))) return { pairs, changed: false };
   pairs.push({ ip_address: wanted });
   return { pairs, changed: true };
 }
@@ -312,7 +285,7 @@ export class HuaweiCloudProvider implements CloudProvider {
     let wanted: string;
     if (mode === 'disable') wanted = DISABLE_CHECK_PAIR;
     else if (mode === 'block') {
-      if (!parseCidr4(block) || !block.includes('/')) {
+      if (!parseCidr(block, false)) {
         throw new CloudError({ kind: 'invalid', operation, cloudMessage: `block "${block}" is not an IPv4 CIDR` });
       }
       wanted = block;
@@ -339,7 +312,7 @@ export class HuaweiCloudProvider implements CloudProvider {
   async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {
     const operation = 'EnsureIngressRule';
     if (!rule.securityGroupId) throw new CloudError({ kind: 'invalid', operation, cloudMessage: 'securityGroupId is empty' });
-    if (!parseCidr4(rule.remoteIpPrefix) || !rule.remoteIpPrefix.includes('/')) {
+    if (!parseCidr(rule.remoteIpPrefix, false)) {
       throw new CloudError({ kind: 'invalid', operation, cloudMessage: `remoteIpPrefix "${rule.remoteIpPrefix}" is not an IPv4 CIDR` });
     }
     // "all" makes one rule without a protocol, which covers the others.

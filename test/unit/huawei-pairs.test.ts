@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { cidrCovers, DISABLE_CHECK_PAIR, mergeAddressPairs, parseCidr4 } from '../../controller/provider/huawei.js';
+import { DISABLE_CHECK_PAIR, mergeAddressPairs } from '../../controller/provider/huawei.js';
+import { covers as cidrCovers, parseAddressOrCidr } from '../../controller/cidr.js';
+
+const parseCidr4 = (s: string) => {
+  const c = parseAddressOrCidr(s);
+  return c && { addr: c.base, prefix: c.prefix };
+};
 
 describe('huawei: CIDR helpers', () => {
   it('parses IPv4 CIDRs and bare addresses', () => {
     assert.deepEqual(parseCidr4('10.0.2.0/24'), { addr: 0x0a000200, prefix: 24 });
     assert.deepEqual(parseCidr4('192.168.0.3'), { addr: 0xc0a80003, prefix: 32 });
-    assert.deepEqual(parseCidr4('1.1.1.1/0'), { addr: 0x01010101, prefix: 0 });
+    assert.deepEqual(parseCidr4('1.1.1.1/0'), { addr: 0, prefix: 0 }); // the network of 1.1.1.1/0: everything
     assert.equal(parseCidr4('256.0.0.0/8'), undefined);
     assert.equal(parseCidr4('10.0.0.0/33'), undefined);
     assert.equal(parseCidr4('fd00::/64'), undefined);
