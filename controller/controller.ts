@@ -88,6 +88,8 @@ export class HostNetworkController {
       onBatch: (n) => metrics.routeBatchSize.observe(n),
       onRetry: () => metrics.cloudRetries.inc({ operation: 'UpdateRouteTable' }),
       onRoom: (owners) => owners.forEach((n) => this.queue.add(n)),
+      ownerOf: (r) => ownerFromMark(config.installationId, r.description),
+      onSettled: (owners) => owners.forEach((n) => this.queue.add(n)),
     });
     this.reconciler = new Reconciler({
       get: (name) => this.informer.get(name),

@@ -39,6 +39,9 @@ export class RetryLater extends Error {
   }
 }
 
+/** A host waiting for its table's batch is re-queued by the table; this is only a safety net. */
+const PENDING_RECHECK_MS = 15_000;
+
 const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
   NotInPool: Reason.NotInPool,
   WrongBlockSize: Reason.WrongBlockSize,
@@ -78,22 +81,24 @@ export class Reconciler {
   /** The object vanished without our finalizer running (e.g. it was removed by hand). */
   private async forgetGone(name: string): Promise<void> {
     this.d.tables.unset(name);
-    await this.d.tables.flushAll();
+    this.d.tables.requestFlush();
     await this.d.ledger.release(name);
   }
 
-  private async finalize(obj: HostNetwork): Promise<void> {
+  private async finalize(obj: HostNetwork): Promise<QueueResult | void> {
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return;
     const name = obj.metadata.name;
     this.portChecked.delete(name);
     const block = this.d.ledger.blockOf(name) ?? obj.status?.podCIDR;
     this.d.tables.unset(name);
-    await this.d.tables.flushAll();
     if (block !== undefined) {
       const left = this.d.tables.remaining(block);
       if (left.length > 0) {
-        const why = left.map((t) => `${t.id}: ${t.message ?? 'not removed yet'}`).join('; ');
-        throw new RetryLater(`route ${block} of ${name} not removed yet (${why})`, left.some((t) => t.error?.kind === 'throttled') ? 2000 : 0);
+        // The delete goes out with the table's next batch, which re-queues this host.
+        this.d.tables.requestFlush();
+        const failed = left.find((t) => t.state === 'Error');
+        if (failed?.error?.retryable) throw new RetryLater(`route ${block} of ${name} not removed yet (${failed.id}: ${failed.message})`, failed.error.minRetryDelayMs);
+        return { requeueAfterMs: PENDING_RECHECK_MS };
       }
       this.d.events.emit(obj, 'Normal', EventReason.RouteRemoved, `Removed the route for ${block} from every route table`);
     }
@@ -165,16 +170,24 @@ export class Reconciler {
       }
     }
 
-    // 2. The routes: one per managed table, next hop = the server.
+    // 2. The routes: one per managed table, next hop = the server. The change joins the table's
+    // next batch; this sync does not wait for it (so a batch can carry every host that changed,
+    // not just as many as there are workers): the table re-queues the host once its batch is done.
     const instanceID = obj.spec.instanceID;
     this.d.tables.set(name, { destination: block, nexthop: instanceID, description: markFor(this.d.config.installationId, name) });
-    await this.d.tables.flushAll();
     const outcomes = this.d.tables.outcomes(name);
+    if (outcomes.some((o) => o.state !== 'Programmed')) this.d.tables.requestFlush();
     status.routeTables = outcomes.map((o): RouteTableStatus => ({ id: o.id, state: o.state, ...(o.message ? { message: o.message } : {}) }));
     const bad = outcomes.find((o) => o.state !== 'Programmed');
     let retry: RetryLater | undefined;
     let result: QueueResult | void = undefined;
-    if (!bad) {
+    if (bad?.state === 'Pending') {
+      // Not an error: keep the condition as it is (Unknown at first) until the batch is done.
+      if (getCondition(status.conditions, ConditionType.RouteProgrammed)?.status === 'True' && prev.nextHop === instanceID) {
+        cond(ConditionType.RouteProgrammed, 'Unknown', Reason.RoutePending, `route table ${bad.id}: ${bad.message ?? 'change pending'}`);
+      }
+      result = { requeueAfterMs: PENDING_RECHECK_MS };
+    } else if (!bad) {
       const moved = prev.nextHop !== undefined && prev.nextHop !== instanceID;
       status.nextHop = instanceID;
       cond(ConditionType.RouteProgrammed, 'True', Reason.RouteCreated, `${block} → ${instanceID} in route table${outcomes.length > 1 ? 's' : ''} ${outcomes.map((o) => o.id).join(', ')}`);
@@ -191,7 +204,6 @@ export class Reconciler {
       cond(ConditionType.RouteProgrammed, 'False', reason, message);
       if (notify && event) this.d.events.emit(obj, 'Warning', event, message);
       if (bad.state === 'Error' && bad.error?.retryable) retry = new RetryLater(message, bad.error.minRetryDelayMs);
-      else if (bad.state === 'Pending') retry = new RetryLater(message);
       else result = { requeueAfterMs: this.d.config.resyncPeriodMs };
       if (notify) this.d.log.warn('route not programmed', { hostnetwork: name, table: bad.id, reason, detail: message, requestId: bad.error?.requestId });
     }

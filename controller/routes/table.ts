@@ -43,6 +43,10 @@ export interface TableOptions {
   onRetry?(): void;
   /** Room appeared in a table that had hosts waiting for it. */
   onRoom?(owners: string[]): void;
+  /** The host a route belongs to, from its mark (for routes nobody wants any more). */
+  ownerOf?(route: CloudRoute): string | undefined;
+  /** After a flush: the hosts whose routes it sent, or whose state it changed, to sync again. */
+  onSettled?(owners: string[]): void;
 }
 
 interface Deferred {
@@ -68,6 +72,8 @@ export class RouteTable {
   private readonly waitingForRoom = new Set<string>();
   private capacity: number;
   private flushing = false;
+  /** Owners touched by the flush in progress. */
+  private touched = new Set<string>();
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
   private consecutiveFailures = 0;
@@ -246,13 +252,19 @@ export class RouteTable {
     const done = this.next;
     this.next = undefined;
     this.flushing = true;
+    this.touched = new Set();
+    const conflictsBefore = new Set(this.conflicts.keys());
+    const waitingBefore = new Set(this.waitingForRoom);
     try {
       await this.flushNow();
     } catch {
       // Per-destination outcomes carry the error; a failed read is retried by the next flush.
     } finally {
+      for (const d of this.conflicts.keys()) if (!conflictsBefore.has(d)) this.touchDest(d);
+      for (const d of this.waitingForRoom) if (!waitingBefore.has(d)) this.touchDest(d);
       this.flushing = false;
       done?.resolve();
+      if (this.touched.size > 0) this.opts.onSettled?.([...this.touched]);
       if (this.next) this.arm();
     }
   }
@@ -279,6 +291,12 @@ export class RouteTable {
     }
   }
 
+  private touchDest(dest: string): void {
+    const have = this.actual?.get(dest);
+    const owner = this.desired.get(dest)?.owner ?? (have ? this.opts.ownerOf?.(have) : undefined);
+    if (owner) this.touched.add(owner);
+  }
+
   /**
    * Sends a batch; on a final refusal splits it to find the changes the cloud refuses. Returns
    * false when a retryable failure stopped it: what was not sent waits for the next flush, which
@@ -289,6 +307,7 @@ export class RouteTable {
     const room = Math.max(0, this.capacity - this.used + batch.del.length);
     if (batch.add.length > room) for (const a of batch.add.splice(room)) this.waitingForRoom.add(a.destination);
     if (batchSize(batch) === 0) return true;
+    for (const d of destinationsOf(batch)) this.touchDest(d);
     await this.opts.gate.wait();
     if (this.consecutiveFailures > 0) this.opts.onRetry?.();
     try {

@@ -40,6 +40,11 @@ export class RouteTableSet {
     for (const t of this.tables) t.unset(owner);
   }
 
+  /** Starts a flush of every table without waiting for it. */
+  requestFlush(): void {
+    for (const t of this.tables) void t.flush();
+  }
+
   async flushAll(): Promise<void> {
     await Promise.all(this.tables.map((t) => t.flush()));
   }

@@ -92,16 +92,23 @@ describe('e2e at scale: faults and quota (controller + emulator + API server)', 
   it('converges 100 hosts through 429s, 5xx, timeouts and resets, with a bounded number of calls', async () => {
     emu = await startEmulator({ latencyMs: 20, jitterMs: 10 });
     await start(['--resync-period=20s']);
-    emu.faults.set({
-      errorRate: { UpdateRouteTable: 0.3, ShowRouteTable: 0.2, status: 503 },
-      failNext: [{ count: 4, status: 429, code: 'APIG.0308', operation: 'UpdateRouteTable' }],
-      timeoutNext: [{ count: 2, operation: 'UpdateRouteTable', apply: true }, { count: 1, operation: 'ShowRouteTable' }],
-      resetNext: [{ count: 2, operation: 'UpdateRouteTable' }],
-    });
     const since = emu.lastSeq;
-    await createHosts(api, 100, 'storm');
-    // Let the storm blow for a while, then calm it and wait for convergence.
-    await waitFor('some hosts programmed during the storm', async () => (await list(api)).some((h) => cond(h, 'RouteProgrammed')?.status === 'True'), 120_000, 500);
+    const programmed = async (prefix: string): Promise<number> =>
+      (await list(api)).filter((h) => h.metadata.name.startsWith(prefix) && cond(h, 'RouteProgrammed')?.status === 'True').length;
+    // Batching leaves few calls to fail, so the storm comes in waves, one kind of fault each,
+    // with new hosts in every wave; each wave must have hit (asserted on the call log below).
+    const waves: { faults: Parameters<Emulator['faults']['set']>[0] }[] = [
+      { faults: { failNext: [{ count: 3, status: 429, code: 'APIG.0308', operation: 'UpdateRouteTable' }] } },
+      { faults: { errorRate: { ShowRouteTable: 0.3, status: 503 }, failNext: [{ count: 2, status: 503, operation: 'UpdateRouteTable' }, { count: 1, status: 500, code: 'VPC.0106', operation: 'UpdateRouteTable' }] } },
+      { faults: { timeoutNext: [{ count: 1, operation: 'UpdateRouteTable', apply: true }, { count: 1, operation: 'UpdateRouteTable' }] } },
+      { faults: { resetNext: [{ count: 2, operation: 'UpdateRouteTable' }] } },
+    ];
+    for (const [i, wave] of waves.entries()) {
+      emu.faults.clear();
+      emu.faults.set(wave.faults);
+      await createHosts(api, 25, `storm-${i}`);
+      await waitFor(`wave ${i}: some of its hosts programmed`, async () => (await programmed(`storm-${i}-`)) > 0, 60_000, 250);
+    }
     emu.faults.clear();
     await waitFor('100 hosts Ready', async () => (await list(api)).filter((h) => cond(h, 'Ready')?.status === 'True').length === 100, 120_000, 500);
     const hosts = await list(api);
@@ -112,6 +119,14 @@ describe('e2e at scale: faults and quota (controller + emulator + API server)', 
     const calls = emu.callsSince(since);
     const updates = calls.filter((c) => c.operation === 'UpdateRouteTable');
     const failed = updates.filter((c) => c.status !== 200);
+    for (const [what, hit] of [
+      ['429', updates.some((c) => c.status === 429)],
+      ['503', calls.some((c) => c.status === 503)],
+      ['timeout', updates.some((c) => c.fault === 'timeout')],
+      ['reset', updates.some((c) => c.fault === 'reset')],
+    ] as const) {
+      assert.ok(hit, `the storm included a ${what}`);
+    }
     console.log(`      storm: ${calls.length} cloud calls, ${updates.length} UpdateRouteTable (${failed.length} failed) for 100 routes`);
     // Batching: far fewer writes than routes even with ~30% of them failing.
     assert.ok(updates.length < 60, `UpdateRouteTable calls bounded: ${updates.length}`);

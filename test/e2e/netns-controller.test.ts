@@ -231,7 +231,8 @@ describe('e2e: the controller makes containers on two ECSs talk (netns VPC model
       console.log(`      ${name} Ready=${condition(hn, 'Ready')?.status} ${condition(hn, 'Ready')?.reason}: ${condition(hn, 'Ready')?.message}`);
       assert.equal(c?.reason, 'NotManaged');
       assert.match(c?.message ?? '', /--source-dest-check=off/, 'names the flag');
-      assert.match(c?.message ?? '', /disable it on the NIC yourself/, 'tells the user what to do');
+      assert.match(c?.message ?? '', /disable the source\/destination check on the NIC of \S+ yourself/, 'tells the user what to do');
+      assert.equal(c?.status, 'Unknown', 'the controller does not claim a check it does not manage');
     }
   });
 
