@@ -138,7 +138,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const raw = (flag: string): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return v;
-    return env[envName(flag)] ?? FLAGS[flag]?.default;
+    // An empty variable (Kubernetes `value: ""`) counts as unset.
+    const e = env[envName(flag)];
+    return e !== undefined && e !== '' ? e : FLAGS[flag]?.default;
   };
   const bad = (flag: string, why: string): never => {
     throw new ConfigError(`invalid --${flag}=${JSON.stringify(raw(flag) ?? '')}: ${why}`);

@@ -9,6 +9,7 @@ import { ConditionType, EventReason, Reason, getCondition } from './api/conditio
 import type { HostNetwork } from './api/types.js';
 import { containsCidr, parseCidr } from './cidr.js';
 import type { Config } from './config.js';
+import { describeKubeError } from './kube/errors.js';
 import { EventRecorder, type EventSink } from './kube/events.js';
 import { HostNetworkInformer } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
@@ -167,7 +168,7 @@ export class HostNetworkController {
       return r;
     } catch (err) {
       result = 'error';
-      this.o.log.warn('reconcile failed; retrying with backoff', { hostnetwork: name, error: (err as Error).message, retries: this.queue.failuresOf(name) + 1 });
+      this.o.log.warn('reconcile failed; retrying with backoff', { hostnetwork: name, error: describeKubeError(err), retries: this.queue.failuresOf(name) + 1 });
       throw err;
     } finally {
       const secs = Number(process.hrtime.bigint() - started) / 1e9;
@@ -185,7 +186,7 @@ export class HostNetworkController {
 
   private lead(): Promise<void> {
     this.leadPromise ??= this.leadOnce().catch((err: unknown) => {
-      this.o.log.error('start-up sync failed; exiting so that a fresh start retries it', { error: (err as Error).message });
+      this.o.log.error('start-up sync failed; exiting so that a fresh start retries it', { error: describeKubeError(err) });
       this.leadPromise = undefined;
       void this.stopReconciling().then(() => this.o.onLostLeadership?.());
     });
@@ -281,7 +282,7 @@ export class HostNetworkController {
       await this.ensureSecurityGroup();
       metrics.lastFullSync.set(Date.now() / 1000);
     } catch (err) {
-      log.warn('full sync failed; the next one retries', { error: (err as Error).message });
+      log.warn('full sync failed; the next one retries', { error: describeKubeError(err) });
     }
     for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
   }

@@ -60,7 +60,8 @@ async function main(): Promise<number> {
     healthServer?.close();
     log.end();
     // Give winston a moment to write the last lines.
-    setTimeout(() => process.exit(code), 100).unref();
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 100);
   };
 
   const controller = new HostNetworkController({

@@ -57,7 +57,18 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges that prom-client names *_total, against Prometheus conventions (promtool flags them).
+      for (const m of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(m);
+    }
+    // Series exist from the start at 0, so the first increase shows up in rate() and alerts.
+    for (const result of ['success', 'error', 'requeue']) this.reconcileTotal.inc({ result }, 0);
+    for (const kind of ['missing', 'changed', 'orphaned']) this.driftRepairs.inc({ kind }, 0);
+    for (const operation of ['ListRouteTables', 'ShowRouteTable', 'UpdateRouteTable', 'EnsureSourceDestCheck', 'EnsureSecurityGroupRule']) {
+      this.cloudRequests.inc({ operation, outcome: 'success', code: '' }, 0);
+      this.cloudThrottled.inc({ operation }, 0);
+    }
     this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);
     this.leader.set(0);
   }

@@ -112,7 +112,14 @@ export class Reconciler {
     const name = obj.metadata.name;
     const gen = obj.metadata.generation;
     const prev = obj.status ?? {};
-    let status: HostNetworkStatus = { ...prev, conditions: [...(prev.conditions ?? [])] };
+    // What is stored: each write compares against it (obj itself is the informer's copy and is
+    // never modified).
+    let stored: HostNetwork = obj;
+    let status: HostNetworkStatus = structuredClone(prev);
+    const write = async (): Promise<void> => {
+      stored = await this.d.status.write(stored, status);
+      status = structuredClone(stored.status ?? status);
+    };
     const cond = (type: string, s: Condition['status'], reason: string, message: string): void => {
       status.conditions = setCondition(status.conditions, { type, status: s, reason, message, observedGeneration: gen });
     };
@@ -132,7 +139,7 @@ export class Reconciler {
       cond(ConditionType.CIDRAllocated, 'False', Reason.ContainsHostIP, hostProblem);
       cond(ConditionType.Ready, 'False', Reason.ContainsHostIP, hostProblem);
       status.observedGeneration = gen;
-      await this.d.status.write(obj, status);
+      await write();
       if (!hadCondition(ConditionType.CIDRAllocated, 'False', Reason.ContainsHostIP)) this.d.events.emit(obj, 'Warning', EventReason.CIDRRejected, hostProblem);
       return;
     }
@@ -150,7 +157,7 @@ export class Reconciler {
       }
       cond(ConditionType.Ready, 'False', reason, message);
       status.observedGeneration = gen;
-      await this.d.status.write(obj, status);
+      await write();
       if (notify) this.d.events.emit(obj, 'Warning', reason === Reason.PoolExhausted ? EventReason.PoolExhausted : EventReason.CIDRRejected, message);
       this.d.log.warn('block not assigned', { hostnetwork: name, reason, detail: message });
       return reason === Reason.PoolExhausted ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
@@ -162,7 +169,7 @@ export class Reconciler {
       const msg = pinned ? `Pinned block ${block} is reserved for this host` : `Block ${block} allocated from the pool`;
       status.podCIDR = block;
       cond(ConditionType.CIDRAllocated, 'True', how, recovered ? `${msg} (recovered from its route)` : msg);
-      status = await this.d.status.write(obj, status);
+      await write();
       if (prev.podCIDR !== block) {
         const text = res.from ? `Block moved from ${res.from} to ${block}` : recovered ? `Recovered block ${block} from its route in the VPC route table` : msg;
         this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
@@ -196,6 +203,7 @@ export class Reconciler {
         this.d.log.info('route migrated', { hostnetwork: name, podCIDR: block, from: prev.nextHop, to: instanceID });
       } else if (!hadCondition(ConditionType.RouteProgrammed, 'True')) {
         this.d.events.emit(obj, 'Normal', EventReason.RouteProgrammed, `Route ${block} → ${instanceID} programmed`);
+        this.d.log.info('route programmed', { hostnetwork: name, podCIDR: block, nextHop: instanceID, tables: outcomes.map((o) => o.id) });
       }
     } else {
       const [reason, event] = this.routeReason(bad.state, bad.error);
@@ -246,7 +254,7 @@ export class Reconciler {
     }
     else cond(ConditionType.Ready, 'False', notTrue.reason, notTrue.message);
     status.observedGeneration = gen;
-    await this.d.status.write(obj, status);
+    await write();
     if (retry) throw retry;
     return result;
   }

@@ -6,6 +6,7 @@ import PQueue from 'p-queue';
 import { API_VERSION, KIND, type HostNetwork } from '../api/types.js';
 import type { EventReason } from '../api/conditions.js';
 import type { Logger } from '../logger.js';
+import { describeKubeError, kubeStatusCode } from './errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -21,6 +22,7 @@ export class EventRecorder implements EventSink {
   private readonly pq = new PQueue({ concurrency: 4 });
   private readonly recent = new Map<string, { name: string; count: number; first: Date; at: number }>();
   dropped = 0;
+  private readonly warned = new Set<string>();
 
   constructor(
     kc: KubeConfig,
@@ -39,7 +41,11 @@ export class EventRecorder implements EventSink {
     }
     const text = message.length > 1024 ? `${message.slice(0, 1021)}...` : message;
     void this.pq.add(() => this.write(obj, type, reason, text)).catch((err: unknown) => {
-      this.log.debug('event not recorded', { hostnetwork: obj.metadata.name, reason, error: String((err as Error)?.message ?? err) });
+      // Warn once per kind of failure (e.g. a missing RBAC rule), then only at debug.
+      const what = `${kubeStatusCode(err) ?? 'error'}`;
+      const log = this.warned.has(what) ? this.log.debug.bind(this.log) : this.log.warn.bind(this.log);
+      this.warned.add(what);
+      log(`event not recorded (namespace ${this.namespace})`, { hostnetwork: obj.metadata.name, reason, error: describeKubeError(err) });
     });
   }
 
@@ -56,8 +62,9 @@ export class EventRecorder implements EventSink {
           setHeaderOptions('Content-Type', 'application/merge-patch+json'),
         );
         return;
-      } catch {
-        // The event expired or was deleted: fall through and create a new one.
+      } catch (err) {
+        // Expired or deleted: create a new one. Anything else (a 403) is a real failure.
+        if (kubeStatusCode(err) !== 404) throw err;
       }
     }
     const name = `${obj.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;

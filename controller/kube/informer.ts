@@ -6,6 +6,7 @@
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
 import type { Logger } from '../logger.js';
+import { describeKubeError, kubeStatusCode } from './errors.js';
 
 export interface InformerHandlers {
   onAdd(obj: HostNetwork): void;
@@ -22,6 +23,7 @@ export class HostNetworkInformer {
   private retryTimer?: NodeJS.Timeout;
   private errorsInARow = 0;
   private errorDuringRestart: unknown;
+  private readonly path = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
   /** Times the watch was restarted by the watchdog or after an error (for tests and logs). */
   restarts = 0;
 
@@ -32,7 +34,7 @@ export class HostNetworkInformer {
     handlers: InformerHandlers,
   ) {
     const api = kc.makeApiClient(CustomObjectsApi);
-    const path = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+    const path = this.path;
     const list = async () => {
       const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
         items: HostNetwork[];
@@ -97,7 +99,9 @@ export class HostNetworkInformer {
     }
     this.errorsInARow++;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.errorsInARow - 1, 6)) * (0.8 + Math.random() * 0.4);
-    this.log.warn('watch failed; restarting it', { error: String((err as Error)?.message ?? err), retryInMs: Math.round(delay) });
+    const code = kubeStatusCode(err);
+    const hint = code === 401 || code === 403 ? ' (check the RBAC rule for list and watch on hostnetworks.hostnet.io)' : '';
+    this.log.warn(`watch failed; restarting it${hint}`, { path: this.path, status: code, error: describeKubeError(err), retryInMs: Math.round(delay) });
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.restart(), delay);
     this.retryTimer.unref();

@@ -5,6 +5,7 @@
 // before anyone else may start.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
+import { describeKubeError as describe } from './errors.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -144,16 +145,4 @@ export class LeaderElector {
       this.log.warn('could not release the lease; a standby takes over when it expires', { error: describe(err) });
     }
   }
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: number; body?: string; message?: string };
-  if (e?.code) {
-    try {
-      return `HTTP ${e.code}: ${(JSON.parse(e.body ?? '{}') as { message?: string }).message ?? ''}`;
-    } catch {
-      return `HTTP ${e.code}`;
-    }
-  }
-  return String(e?.message ?? err);
 }

@@ -6,8 +6,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { FINALIZER, GROUP, PLURAL, VERSION, type HostNetwork, type HostNetworkStatus } from '../api/types.js';
 
 export interface StatusWriter {
-  /** Writes status when it differs from obj.status; returns what is now stored. */
-  write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetworkStatus>;
+  /**
+   * Writes status when it differs from obj.status; returns the object as now stored (obj itself
+   * when nothing was written). obj is never modified: it may be the informer's cached copy.
+   */
+  write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork>;
   addFinalizer(obj: HostNetwork): Promise<HostNetwork>;
   removeFinalizer(obj: HostNetwork): Promise<void>;
   /** obj, or the newer copy this writer produced when the cache has not caught up yet. */
@@ -49,17 +52,15 @@ export class KubeStatusWriter implements StatusWriter {
     if (this.written.size > 50_000) this.written.clear();
   }
 
-  async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetworkStatus> {
-    if (isDeepStrictEqual(stripUndefined(obj.status ?? {}), stripUndefined(status))) return status;
+  async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork> {
+    if (isDeepStrictEqual(stripUndefined(obj.status ?? {}), stripUndefined(status))) return obj;
     const updated = (await this.api.patchClusterCustomObjectStatus(
       { group: GROUP, version: VERSION, plural: PLURAL, name: obj.metadata.name, body: { status: withNulls(obj.status ?? {}, status) } },
       mergePatch,
     )) as HostNetwork;
     this.writes++;
     this.remember(updated);
-    obj.status = updated.status;
-    obj.metadata.resourceVersion = updated.metadata.resourceVersion;
-    return updated.status ?? status;
+    return updated;
   }
 
   async addFinalizer(obj: HostNetwork): Promise<HostNetwork> {

@@ -57,17 +57,15 @@ export class FakeStatusWriter implements StatusWriter {
     return this.get(obj.metadata.name) ?? obj;
   }
 
-  async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetworkStatus> {
-    if (isDeepStrictEqual(clone(obj.status ?? {}), clone(status))) return status;
+  async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork> {
+    if (isDeepStrictEqual(clone(obj.status ?? {}), clone(status))) return obj;
     const stored = this.objects.get(obj.metadata.name);
     if (!stored) throw Object.assign(new Error(`hostnetworks "${obj.metadata.name}" not found`), { code: 404 });
     stored.status = clone(status);
     stored.metadata.resourceVersion = String(++this.rv);
     this.writes++;
     this.journal.push({ kind: 'status', name: obj.metadata.name, status: clone(status) });
-    obj.status = clone(status);
-    obj.metadata.resourceVersion = stored.metadata.resourceVersion;
-    return clone(status);
+    return clone(stored);
   }
 
   async addFinalizer(obj: HostNetwork): Promise<HostNetwork> {

@@ -1,0 +1,278 @@
+// Helpers for the controller integration tests: HostNetwork CRUD against the real API server,
+// the allocation ledger, Events, and the allocation invariant checker:
+//   - the blocks in status.podCIDR of all HostNetworks are pairwise non-overlapping;
+//   - each status.podCIDR is the block the ledger ConfigMap records for that HostNetwork;
+//   - the ledger holds no block twice (no two entries overlap, no owner holds two blocks);
+//   - with the emulator, once converged: one owned route per block, to the host's instanceID,
+//     and no owned route for anything else.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { HostNetwork, HostNetworkSpec } from '../../controller/api/types.js';
+import { SEED, type Emulator } from '../emulator/server.js';
+import type { ControllerProcess } from './controller.js';
+
+export const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' } as const;
+export const ECS1 = SEED.servers['ecs-1'].id;
+export const ECS2 = SEED.servers['ecs-2'].id;
+export const ECS3 = SEED.servers['ecs-3'].id;
+
+const mergePatch = setHeaderOptions('Content-Type', 'application/merge-patch+json');
+
+export function hostNetwork(name: string, spec: HostNetworkSpec): HostNetwork {
+  return { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name }, spec };
+}
+
+export async function createHn(kc: KubeConfig, obj: HostNetwork): Promise<HostNetwork> {
+  return (await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({ ...HN, body: obj })) as HostNetwork;
+}
+
+/** Creates all objects at once, at most `concurrency` requests in flight. */
+export async function createMany(kc: KubeConfig, objs: HostNetwork[], concurrency = 32): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objs.length) {
+      const o = objs[next++]!;
+      await api.createClusterCustomObject({ ...HN, body: o });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, objs.length) }, worker));
+}
+
+export async function getHn(kc: KubeConfig, name: string): Promise<HostNetwork | undefined> {
+  try {
+    return (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({ ...HN, name })) as HostNetwork;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function listHn(kc: KubeConfig): Promise<HostNetwork[]> {
+  return ((await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject(HN)) as { items: HostNetwork[] }).items;
+}
+
+export async function patchSpec(kc: KubeConfig, name: string, spec: Partial<HostNetworkSpec>): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).patchClusterCustomObject({ ...HN, name, body: { spec } }, mergePatch);
+}
+
+/** Removes status entirely (what a restore from a backup without status leaves behind). */
+export async function stripStatus(kc: KubeConfig, name: string): Promise<HostNetwork> {
+  return (await kc.makeApiClient(CustomObjectsApi).patchClusterCustomObjectStatus({ ...HN, name, body: { status: null } }, mergePatch)) as HostNetwork;
+}
+
+export async function deleteHn(kc: KubeConfig, name: string): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({ ...HN, name });
+}
+
+export function cond(hn: HostNetwork | undefined, type: string): { status: string; reason: string; message: string } | undefined {
+  return hn?.status?.conditions?.find((c) => c.type === type);
+}
+
+export function isReady(hn: HostNetwork | undefined): boolean {
+  return cond(hn, 'Ready')?.status === 'True' && hn?.status?.observedGeneration === hn?.metadata.generation;
+}
+
+/** Resolves when `count` HostNetworks exist and all are Ready; returns them. */
+export async function waitAllReady(kc: KubeConfig, count: number, timeoutMs: number, what = `${count} HostNetworks Ready`): Promise<HostNetwork[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: HostNetwork[] = [];
+  for (;;) {
+    last = await listHn(kc).catch(() => last);
+    if (last.length === count && last.every(isReady)) return last;
+    if (Date.now() > deadline) {
+      const notReady = last.filter((h) => !isReady(h)).slice(0, 5);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}: ${last.length} exist, ${last.filter(isReady).length} Ready; e.g. ` +
+          JSON.stringify(notReady.map((h) => ({ name: h.metadata.name, status: h.status }))),
+      );
+    }
+    await sleep(200);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface LedgerView {
+  exists: boolean;
+  resourceVersion?: string;
+  /** block → owner */
+  records: Map<string, string>;
+  /** The raw data keys, as stored. */
+  data: Record<string, string>;
+}
+
+export async function readLedger(kc: KubeConfig, installationId = 'default', namespace = 'default'): Promise<LedgerView> {
+  try {
+    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: `hostnet-allocations-${installationId}`, namespace });
+    const data = cm.data ?? {};
+    const records = new Map(Object.entries(data).map(([k, v]) => [k.replace('_', '/'), v]));
+    return { exists: true, resourceVersion: cm.metadata?.resourceVersion, records, data };
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return { exists: false, records: new Map(), data: {} };
+    throw err;
+  }
+}
+
+export async function deleteLedger(kc: KubeConfig, installationId = 'default', namespace = 'default'): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: `hostnet-allocations-${installationId}`, namespace });
+}
+
+/** core/v1 Events about one object (by uid, so earlier objects of the same name do not count). */
+export async function eventsFor(kc: KubeConfig, hn: HostNetwork, namespace = 'default'): Promise<CoreV1Event[]> {
+  const list = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${hn.metadata.name}` });
+  return list.items.filter((e) => e.involvedObject.uid === hn.metadata.uid);
+}
+
+export interface OwnedRoute {
+  destination: string;
+  nexthop: string | null;
+  owner: string;
+}
+
+export function tableRoutes(emu: Emulator, tableId: string = SEED.routeTableId): { destination: string; nexthop: string | null; type: string; description: string | null }[] {
+  const t = emu.snapshot().route_tables.find((r) => r.id === tableId);
+  assert.ok(t, `route table ${tableId} exists in the emulator`);
+  return t.routes;
+}
+
+/** Routes carrying this installation's mark "hostnet:<id>:<name>". */
+export function ownedRoutes(emu: Emulator, installationId = 'default', tableId: string = SEED.routeTableId): OwnedRoute[] {
+  const prefix = `hostnet:${installationId}:`;
+  return tableRoutes(emu, tableId)
+    .filter((r) => r.type === 'ecs' && (r.description ?? '').startsWith(prefix))
+    .map((r) => ({ destination: r.destination, nexthop: r.nexthop, owner: r.description!.slice(prefix.length) }));
+}
+
+// --- CIDR arithmetic, independent of controller/cidr.ts on purpose -------------------------------
+
+function parseCidr(s: string): { base: number; size: number } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(s);
+  assert.ok(m, `${s} is a CIDR`);
+  const ip = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+  const prefix = Number(m[5]);
+  const size = 2 ** (32 - prefix);
+  return { base: ip - (ip % size), size };
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return x.base < y.base + y.size && y.base < x.base + x.size;
+}
+
+export function cidrInside(inner: string, outer: string): boolean {
+  const x = parseCidr(inner);
+  const y = parseCidr(outer);
+  return x.base >= y.base && x.base + x.size <= y.base + y.size;
+}
+
+export interface InvariantOptions {
+  installationId?: string;
+  /** Also check the owned routes in this emulator's table (only meaningful with `converged`). */
+  emulator?: Emulator;
+  tableId?: string;
+  /**
+   * Everything has settled: every HostNetwork has a block, the ledger holds exactly the existing
+   * HostNetworks, and (with an emulator) each block has exactly one owned route to its host.
+   */
+  converged?: boolean;
+}
+
+export interface InvariantReport {
+  hosts: number;
+  withBlock: number;
+  ledgerEntries: number;
+  ownedRoutes?: number;
+}
+
+/** Throws one AssertionError listing every violation found. */
+export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}): Promise<InvariantReport> {
+  const hosts = await listHn(kc);
+  const ledger = await readLedger(kc, opts.installationId ?? 'default');
+  const problems: string[] = [];
+
+  // 1. status blocks pairwise disjoint
+  const withBlock = hosts.filter((h) => h.status?.podCIDR);
+  const sorted = withBlock.map((h) => ({ name: h.metadata.name, block: h.status!.podCIDR!, p: parseCidr(h.status!.podCIDR!) })).sort((a, b) => a.p.base - b.p.base);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.p.base < a.p.base + a.p.size) problems.push(`status blocks overlap: ${a.name} ${a.block} and ${b.name} ${b.block}`);
+  }
+
+  // 2. ledger: no block twice, no owner twice
+  const owners = new Map<string, string[]>();
+  for (const [block, owner] of ledger.records) owners.set(owner, [...(owners.get(owner) ?? []), block]);
+  for (const [owner, blocks] of owners) if (blocks.length > 1) problems.push(`ledger gives ${owner} several blocks: ${blocks.join(', ')}`);
+  const lsorted = [...ledger.records.keys()].map((b) => ({ b, p: parseCidr(b) })).sort((x, y) => x.p.base - y.p.base);
+  for (let i = 1; i < lsorted.length; i++) {
+    const a = lsorted[i - 1]!;
+    const b = lsorted[i]!;
+    if (b.p.base < a.p.base + a.p.size) problems.push(`ledger blocks overlap: ${a.b} (${ledger.records.get(a.b)}) and ${b.b} (${ledger.records.get(b.b)})`);
+  }
+
+  // 3. status agrees with the ledger
+  for (const h of withBlock) {
+    const rec = ledger.records.get(h.status!.podCIDR!);
+    if (rec !== h.metadata.name) problems.push(`${h.metadata.name} has status.podCIDR ${h.status!.podCIDR} but the ledger records ${rec === undefined ? 'nothing' : rec} for that block`);
+  }
+
+  let routeCount: number | undefined;
+  if (opts.converged) {
+    for (const h of hosts) if (!h.status?.podCIDR) problems.push(`${h.metadata.name} has no status.podCIDR`);
+    const names = new Set(hosts.map((h) => h.metadata.name));
+    for (const [block, owner] of ledger.records) if (!names.has(owner)) problems.push(`ledger entry ${block} → ${owner}: no such HostNetwork (leaked block)`);
+    if (ledger.records.size !== withBlock.length) problems.push(`ledger has ${ledger.records.size} entries, ${withBlock.length} HostNetworks hold a block`);
+    if (opts.emulator) {
+      const routes = ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId);
+      routeCount = routes.length;
+      const byDest = new Map<string, OwnedRoute[]>();
+      for (const r of routes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
+      for (const h of withBlock) {
+        const rs = byDest.get(h.status!.podCIDR!) ?? [];
+        if (rs.length !== 1) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: ${rs.length} owned routes`);
+        else if (rs[0]!.nexthop !== h.spec.instanceID || rs[0]!.owner !== h.metadata.name) {
+          problems.push(`${h.metadata.name} ${h.status!.podCIDR}: route goes to ${rs[0]!.nexthop} marked ${rs[0]!.owner}, want ${h.spec.instanceID}`);
+        }
+        byDest.delete(h.status!.podCIDR!);
+      }
+      for (const [dest, rs] of byDest) problems.push(`owned route ${dest} (${rs.map((r) => r.owner).join(',')}) belongs to no HostNetwork's block`);
+    }
+  }
+  assert.deepEqual(problems, [], `allocation invariant violated (${problems.length}):\n  ${problems.slice(0, 30).join('\n  ')}`);
+  return { hosts: hosts.length, withBlock: withBlock.length, ledgerEntries: ledger.records.size, ...(routeCount !== undefined ? { ownedRoutes: routeCount } : {}) };
+}
+
+/** Parsed JSON log lines of a controller process. */
+export function logLines(ctl: ControllerProcess): { level?: string; message?: string; timestamp?: string; [k: string]: unknown }[] {
+  const out = [];
+  for (const line of ctl.logs().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as { level?: string; message?: string; timestamp?: string });
+    } catch {
+      // a partial line
+    }
+  }
+  return out;
+}
+
+/** hostnet_leader of a replica; 0 when it does not answer (dead or exiting). */
+export async function leaderGauge(ctl: ControllerProcess): Promise<number> {
+  if (ctl.proc.exitCode !== null || ctl.proc.signalCode !== null) return 0;
+  return (await ctl.metric('hostnet_leader').catch(() => 0)) ?? 0;
+}
+
+/** On a failed test: the tail of each controller's log, to see what it was doing. */
+export function dumpLogs(ctls: (ControllerProcess | undefined)[], chars = 4000): void {
+  for (const [i, c] of ctls.entries()) {
+    if (!c) continue;
+    const file = join(tmpdir(), `hostnet-controller-${process.pid}-${Date.now()}-${i}.log`);
+    writeFileSync(file, c.logs());
+    console.log(`--- controller #${i} (pid ${c.proc.pid}) log tail; whole log in ${file} ---\n${c.logs().slice(-chars)}`);
+  }
+}
