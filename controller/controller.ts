@@ -50,6 +50,7 @@ export class HostNetworkController {
   private readonly elector?: LeaderElector;
   private readonly recovered = new Map<string, string>();
   private leading = false;
+  private securityGroupDone = false;
   private synced = false;
   private stopped = false;
   private resyncTimer?: NodeJS.Timeout;
@@ -255,9 +256,12 @@ export class HostNetworkController {
 
   private async ensureSecurityGroup(): Promise<void> {
     const { securityGroupId, securityGroupProtocols, poolCidr } = this.o.config;
-    if (!securityGroupId) return;
+    // Once per process: the rule is only ever added (a duplicate answers 409), so asking again at
+    // every full sync would spend a write call of the throttle for nothing.
+    if (!securityGroupId || this.securityGroupDone) return;
     try {
       const r = await this.o.provider.ensureIngressRule({ securityGroupId, remoteIpPrefix: poolCidr, protocols: securityGroupProtocols });
+      this.securityGroupDone = true;
       if (r.created > 0) this.o.log.info('security group rule created', { securityGroup: securityGroupId, rules: r.created, from: poolCidr });
     } catch (err) {
       this.o.log.error('could not ensure the security group rule; retrying at the next full sync', { securityGroup: securityGroupId, error: (err as Error).message });
@@ -269,7 +273,8 @@ export class HostNetworkController {
     if (!this.leading || !this.synced || this.stopped) return;
     const { log, metrics } = this.o;
     try {
-      await this.tables.init();
+      // New tables only appear in VPC mode; configured tables need no discovery read.
+      if (this.o.config.routeTableIds.length === 0) await this.tables.init();
       const findings = await this.tables.refreshAll();
       this.reserveLocalRoutes();
       for (const f of findings) {

@@ -1,0 +1,245 @@
+// `make bench`: convergence at scale, cloud-API economy and memory of hostnet-controller, in one
+// run on one machine: the real kube-apiserver (hack/controlplane.ts), the VPC emulator with cloud
+// latency and a per-AK write throttle (in this process), and the controller built for production
+// (tsc → node dist/controller/main.js) as a child process. See --help and hack/bench/*.ts.
+//
+// Output: a table on stdout, bench-results/<date>.json and bench-results/latest.json, and a
+// markdown table for the README. Every process and temp dir is removed at the end and on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startControlPlane, type ControlPlane } from './controlplane.js';
+import { installCrd, repoRoot } from '../test/helpers/kube.js';
+import { silenceSdkLogs } from '../test/emulator/sdk.js';
+import { BenchKube, Tracker } from './bench/kube.js';
+import { HELP, estimate, parseOptions, type BenchOptions } from './bench/options.js';
+import { SizeRun, type ScenarioResult } from './bench/scenarios.js';
+import { allocatorTable, callsTable, machine, markdown, textTable } from './bench/report.js';
+import type { AllocatorResult } from './bench/allocator.js';
+import { cpuSeconds, pidsMatching } from './bench/proc.js';
+
+const started = Date.now();
+const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s]`;
+const log = (line: string): void => console.log(`${stamp()} ${line}`);
+
+let cp: ControlPlane | undefined;
+let bk: BenchKube | undefined;
+let tracker: Tracker | undefined;
+let current: SizeRun | undefined;
+let child: ChildProcess | undefined;
+let tmpFile: string | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (current?.ctl && current.ctl.proc.exitCode === null) await current.ctl.kill().catch(() => undefined);
+    await current?.emu?.close().catch(() => undefined);
+    await tracker?.stop().catch(() => undefined);
+    bk?.close();
+    await cp?.stop().catch(() => undefined);
+    if (tmpFile) rmSync(tmpFile, { force: true });
+  })();
+  return cleaning;
+}
+
+function run(cmd: string, args: string[], opts: { capture?: boolean } = {}): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'] });
+    child = p;
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      child = undefined;
+      if (code === 0) resolvePromise(out);
+      else reject(Object.assign(new Error(`${cmd} ${args.join(' ')} exited with ${code}`), { output: out }));
+    });
+  });
+}
+
+interface Output {
+  date: string;
+  git: string;
+  durationSeconds: number;
+  machine: ReturnType<typeof machine>;
+  options: BenchOptions;
+  cloud: { latencyMs: number; jitterMs: number; writesPerSecond: number; emulator: string };
+  controllerFlags: string[];
+  assumptions: string[];
+  controlPlane: { apiserverCpuSeconds?: number; etcdCpuSeconds?: number; benchCpuSeconds: number };
+  allocator?: AllocatorResult;
+  results: ScenarioResult[];
+}
+
+const ASSUMPTIONS = [
+  'Floor: the fewest UpdateRouteTable calls is ceil(changes / largest batch) per route table; the API documents no cap on add/mod/del per call, so the largest batch is all changes (one call per table) unless --max-batch is set. Its time is those calls at the emulator latency (mean 50 + 10/2 ms) and write rate.',
+  'Per-route: one UpdateRouteTable per route change (the Kubernetes route controller strategy) under the same 10 writes/s throttle: changes / 10 s + one call.',
+  'Per-host times: from the API answer to the create (or patch) until the watch shows Ready (observedGeneration current); migration: until the route in the emulator table points at the new server; drift: from the out-of-band delete until the route is back.',
+  'API requests: kube-apiserver apiserver_request_total before/after minus the requests the benchmark itself made (watches excluded).',
+  'CPU and peak RSS: the controller process only (/proc/PID/stat utime+stime; VmHWM reset per scenario through /proc/PID/clear_refs).',
+  'NIC scenario: --source-dest-check=disable; one ListPorts + one UpdatePort per host; the emulator throttles writes only (N UpdatePort / 10 per s is the cloud floor), the controller client limiter (--cloud-qps) counts reads too (2N / qps).',
+  'The emulator runs in the benchmark process; all processes (apiserver, etcd, controller, benchmark) share the machine.',
+];
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    const parsed = parseOptions(process.argv.slice(2));
+    if (parsed === 'help') {
+      console.log(HELP);
+      return 0;
+    }
+    opts = parsed;
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}`);
+    return 2;
+  }
+  const est = estimate(opts);
+  console.log(`hostnet-controller benchmark: sizes ${opts.sizes.join(', ')}; NIC at ${opts.nicSizes.join(', ') || 'none'}; resync ${opts.resyncSeconds}s; churn ${opts.churnSeconds}s at ${opts.churnRate}+${opts.churnRate}/s`);
+  console.log(`estimated duration: ${Math.ceil(est.total / 60)} min (${est.parts.map((p) => `${p.what} ~${p.seconds}s`).join('; ')}); budget ${opts.budgetMinutes} min`);
+  const deadline = started + opts.budgetMinutes * 60_000;
+  silenceSdkLogs();
+
+  const outDir = resolve(repoRoot, opts.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const date = new Date().toISOString().replace(/:/g, '').replace(/\..*/, 'Z');
+  const m = machine();
+  const git = await run('git', ['describe', '--always', '--dirty'], { capture: true }).then((t) => t.trim(), () => 'unknown');
+  const out: Output = {
+    date: new Date().toISOString(),
+    git,
+    durationSeconds: 0,
+    machine: m,
+    options: opts,
+    cloud: { latencyMs: opts.latencyMs, jitterMs: opts.jitterMs, writesPerSecond: opts.writesPerSecond, emulator: 'in-process (test/emulator)' },
+    controllerFlags: [],
+    assumptions: ASSUMPTIONS,
+    controlPlane: { benchCpuSeconds: 0 },
+    results: [],
+  };
+  const save = (final: boolean): string => {
+    out.durationSeconds = Math.round((Date.now() - started) / 1000);
+    const file = join(outDir, `${date}.json`);
+    tmpFile = `${file}.tmp`;
+    writeFileSync(tmpFile, JSON.stringify(out, null, 2) + '\n');
+    renameSync(tmpFile, file);
+    tmpFile = undefined;
+    if (final) writeFileSync(join(outDir, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+    return file;
+  };
+
+  if (!opts.skipBuild) {
+    log('building the controller (npx tsc -p tsconfig.json)');
+    try {
+      await run('npx', ['tsc', '-p', 'tsconfig.json'], { capture: true });
+    } catch (err) {
+      // tsc still emits when another part of the tree has a type error; the controller's own
+      // errors stop the run.
+      const text = (err as Error & { output?: string }).output ?? '';
+      const mine = text.split('\n').filter((l) => /^controller\//.test(l));
+      if (mine.length > 0 || !existsSync(join(repoRoot, 'dist', 'controller', 'main.js'))) throw new Error(`the controller does not build:\n${text}`);
+      log(`warning: tsc reported errors outside controller/ (the controller built):\n${text.trim()}`);
+    }
+  }
+  if (!opts.skipAllocator) {
+    log('allocator micro-benchmark (node --expose-gc)');
+    const text = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(repoRoot, 'hack', 'bench', 'allocator.ts')], { capture: true });
+    out.allocator = JSON.parse(text) as AllocatorResult;
+    console.log(allocatorTable(out.allocator));
+  }
+
+  log('starting the control plane');
+  cp = await startControlPlane();
+  bk = new BenchKube(cp.kubeconfig, cp.url, cp.token, opts.createConcurrency);
+  await installCrd(bk.kc);
+  tracker = new Tracker(bk);
+  await tracker.start();
+  const apiPid = pidsMatching(cp.dir, 'kube-apiserver')[0];
+  const etcdPid = pidsMatching(cp.dir, 'etcd')[0];
+  const cpu0 = { api: apiPid ? (cpuSeconds(apiPid) ?? 0) : 0, etcd: etcdPid ? (cpuSeconds(etcdPid) ?? 0) : 0, me: process.cpuUsage() };
+  const env = { opts, kubeconfig: cp.kubeconfig, bk, tracker, deadline, log };
+
+  for (const n of opts.sizes) {
+    for (const nic of [false, true]) {
+      if (nic && !opts.nicSizes.includes(n)) continue;
+      if (Date.now() > deadline) {
+        log(`N=${n}${nic ? ' NIC' : ''}: skipped, time budget spent`);
+        continue;
+      }
+      log(`N=${n}: ${nic ? 'NIC cold start (--source-dest-check=disable)' : 'route scenarios (--source-dest-check=off)'}; starting the emulator and the controller`);
+      const runN = new SizeRun(env, n, nic);
+      current = runN;
+      try {
+        await runN.start();
+        // The flags of the route scenarios; capacity follows N, the NIC runs differ only in --source-dest-check.
+        if (out.controllerFlags.length === 0) {
+          out.controllerFlags = runN.controllerArgs.map((a) => (a.startsWith('--route-table-capacity=') ? '--route-table-capacity=<N+churn+50>' : a));
+          out.controllerFlags.push('(NIC rows: --source-dest-check=disable)');
+        }
+        log(`N=${n}: controller ready (pid ${runN.ctl.proc.pid})`);
+        if (nic) {
+          await runN.coldStart('NIC cold start');
+        } else {
+          const cold = await runN.coldStart();
+          if (cold.status === 'ok') {
+            await runN.migration();
+            await runN.drift();
+            await runN.restart();
+            await runN.churn();
+          }
+        }
+      } catch (err) {
+        log(`N=${n}: aborted: ${(err as Error).message}`);
+        if (opts.verbose && runN.ctl) console.log(runN.ctl.logs().slice(-5000));
+      } finally {
+        out.results.push(...runN.results);
+        log(`N=${n}: cleaning up`);
+        await runN.stop().catch((e: unknown) => log(`N=${n}: cleanup: ${(e as Error).message}`));
+        current = undefined;
+        save(false);
+      }
+    }
+  }
+  const me = process.cpuUsage(cpu0.me);
+  out.controlPlane = {
+    apiserverCpuSeconds: apiPid ? Math.round(((cpuSeconds(apiPid) ?? 0) - cpu0.api) * 10) / 10 : undefined,
+    etcdCpuSeconds: etcdPid ? Math.round(((cpuSeconds(etcdPid) ?? 0) - cpu0.etcd) * 10) / 10 : undefined,
+    benchCpuSeconds: Math.round((me.user + me.system) / 1e5) / 10,
+  };
+  await cleanup();
+  const file = save(true);
+
+  console.log('\n== Results ==');
+  console.log(textTable(out.results));
+  console.log('\n== Calls by operation, API requests by kind, details ==');
+  console.log(callsTable(out.results));
+  console.log(`\ncontrol plane CPU over the run: kube-apiserver ${out.controlPlane.apiserverCpuSeconds ?? '?'} s, etcd ${out.controlPlane.etcdCpuSeconds ?? '?'} s, benchmark+emulator ${out.controlPlane.benchCpuSeconds} s`);
+  console.log('\n== README (markdown) ==');
+  const flags = out.controllerFlags.filter((f) => !/^--(cloud-endpoint|cloud-project-id|route-table-ids|security-group-id|kubeconfig)/.test(f)).join(' ');
+  console.log(markdown(out.results, m, flags, out.allocator));
+  console.log(`\nresults: ${file} (and ${join(outDir, 'latest.json')}); ${Math.round((Date.now() - started) / 1000)} s`);
+  return out.results.every((r) => r.status === 'ok') ? 0 : 1;
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${sig}: stopping every process and removing temp files...`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  async (code) => {
+    await cleanup();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+    await cleanup();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,195 @@
+// Command line of `make bench` (hack/bench.ts): sizes, durations, the emulator's cloud behaviour,
+// and the run's time estimate.
+
+export interface BenchOptions {
+  sizes: number[];
+  /** Sizes at which the NIC (source/destination check) scenario runs. */
+  nicSizes: number[];
+  /** Resync period given to the controller (what a user would run with). */
+  resyncSeconds: number;
+  churnSeconds: number;
+  /** Creates per second and deletes per second during churn. */
+  churnRate: number;
+  /** Fraction of hosts migrated and of routes deleted out of band. */
+  fraction: number;
+  createConcurrency: number;
+  latencyMs: number;
+  jitterMs: number;
+  writesPerSecond: number;
+  /** Largest route change one UpdateRouteTable call may carry; 0 = no cap (the API documents none). */
+  maxBatch: number;
+  budgetMinutes: number;
+  skipAllocator: boolean;
+  skipBuild: boolean;
+  outDir: string;
+  /** Extra controller flags (repeatable --controller-arg). */
+  controllerArgs: string[];
+  verbose: boolean;
+  quick: boolean;
+}
+
+export const HELP = `Usage: npx tsx hack/bench.ts [options]      (make bench)
+
+Measures hostnet-controller against the real kube-apiserver and the VPC emulator (50 ms latency,
+10 ms jitter, 10 write calls/s per AK), the controller built for production (tsc, node dist/).
+Scenarios per size N: cold start, migration of 10% of hosts, drift (10% of routes deleted out
+of band), kill -9 and restart, churn; the NIC (source/destination check) cold start at the
+--nic-sizes; and a micro-benchmark of the block allocator (65,536 /24 blocks of 10.0.0.0/8).
+Every figure is printed beside its floor (fewest calls the cloud allows, and their time) and
+beside what a per-route strategy (one call per route) needs under the same throttle.
+
+Options:
+  --sizes 100,1000,5000    host counts (default 100,1000,5000)
+  --nic-sizes 100,1000     sizes that also run the NIC scenario (default 100,1000; "none" skips)
+  --resync 60              controller --resync-period in seconds (default 60)
+  --churn-seconds 60       length of the churn phase (default 60)
+  --churn-rate 5           creates per second and deletes per second during churn (default 5)
+  --fraction 0.1           share of hosts migrated / routes deleted (default 0.1)
+  --concurrency 50         parallel API requests when creating/patching/deleting (default 50)
+  --latency-ms 50          emulator latency per call (default 50); --jitter-ms 10
+  --writes-per-second 10   emulator write throttle per AK, and the controller's --cloud-qps/--cloud-burst
+  --max-batch 0            largest batch assumed by the floor (0: no cap, one call per table)
+  --budget 75              total time budget in minutes; scenarios that would start after it are skipped
+  --controller-arg ARG     extra controller flag (repeatable), e.g. --controller-arg=--workers=32
+  --out bench-results      results folder (JSON: <date>.json and latest.json)
+  --skip-allocator         skip the allocator micro-benchmark
+  --skip-build             use the existing dist/ (no tsc)
+  --quick                  --sizes 100 --nic-sizes 100 --resync 15 --churn-seconds 15
+  --verbose                print controller logs on failure and more progress
+  --help                   this text
+`;
+
+function num(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function list(name: string, v: string | undefined): number[] {
+  if (v === 'none' || v === '') return [];
+  const out = (v ?? '').split(',').map((x) => num(name, x.trim()));
+  if (out.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name} needs positive integers, got ${v}`);
+  return out;
+}
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const o: BenchOptions = {
+    sizes: [100, 1000, 5000],
+    nicSizes: [100, 1000],
+    resyncSeconds: 60,
+    churnSeconds: 60,
+    churnRate: 5,
+    fraction: 0.1,
+    createConcurrency: 50,
+    latencyMs: 50,
+    jitterMs: 10,
+    writesPerSecond: 10,
+    maxBatch: 0,
+    budgetMinutes: 75,
+    skipAllocator: false,
+    skipBuild: false,
+    outDir: 'bench-results',
+    controllerArgs: [],
+    verbose: false,
+    quick: false,
+  };
+  const explicit = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const flagOnly = ['help', 'skip-allocator', 'skip-build', 'quick', 'verbose'];
+    const value = flagOnly.includes(name) ? undefined : eq > 0 ? a.slice(eq + 1) : argv[++i];
+    explicit.add(name);
+    switch (name) {
+      case 'help':
+        return 'help';
+      case 'sizes':
+        o.sizes = list(name, value);
+        break;
+      case 'nic-sizes':
+        o.nicSizes = list(name, value);
+        break;
+      case 'resync':
+        o.resyncSeconds = num(name, value);
+        break;
+      case 'churn-seconds':
+        o.churnSeconds = num(name, value);
+        break;
+      case 'churn-rate':
+        o.churnRate = num(name, value);
+        break;
+      case 'fraction':
+        o.fraction = num(name, value);
+        if (o.fraction <= 0 || o.fraction > 1) throw new Error('--fraction must be in (0, 1]');
+        break;
+      case 'concurrency':
+        o.createConcurrency = Math.max(1, num(name, value));
+        break;
+      case 'latency-ms':
+        o.latencyMs = num(name, value);
+        break;
+      case 'jitter-ms':
+        o.jitterMs = num(name, value);
+        break;
+      case 'writes-per-second':
+        o.writesPerSecond = num(name, value);
+        break;
+      case 'max-batch':
+        o.maxBatch = num(name, value);
+        break;
+      case 'budget':
+        o.budgetMinutes = num(name, value);
+        break;
+      case 'controller-arg':
+        if (!value) throw new Error('--controller-arg needs a value');
+        o.controllerArgs.push(value);
+        break;
+      case 'out':
+        if (!value) throw new Error('--out needs a folder');
+        o.outDir = value;
+        break;
+      case 'skip-allocator':
+        o.skipAllocator = true;
+        break;
+      case 'skip-build':
+        o.skipBuild = true;
+        break;
+      case 'quick':
+        o.quick = true;
+        break;
+      case 'verbose':
+        o.verbose = true;
+        break;
+      default:
+        throw new Error(`unknown option --${name} (see --help)`);
+    }
+  }
+  if (o.quick) {
+    if (!explicit.has('sizes')) o.sizes = [100];
+    if (!explicit.has('nic-sizes')) o.nicSizes = [100];
+    if (!explicit.has('resync')) o.resyncSeconds = 15;
+    if (!explicit.has('churn-seconds')) o.churnSeconds = 15;
+  }
+  if (o.sizes.length === 0) throw new Error('--sizes is empty');
+  if (o.resyncSeconds < 1) throw new Error('--resync must be at least 1 second');
+  return o;
+}
+
+/** Rough seconds per phase, from the runs on a 2-core machine; printed before the run starts. */
+export function estimate(o: BenchOptions): { total: number; parts: { what: string; seconds: number }[] } {
+  const parts: { what: string; seconds: number }[] = [{ what: 'build + control plane', seconds: 45 }];
+  if (!o.skipAllocator) parts.push({ what: 'allocator micro-benchmark', seconds: 10 });
+  for (const n of o.sizes) {
+    const cold = 5 + n / 20 + n / 300;
+    const migrate = 5 + (n * o.fraction) / 40;
+    const drift = o.resyncSeconds + 10 + n / 1000;
+    const restart = 5 + n / 150;
+    const churn = o.churnSeconds + 20 + n / 300;
+    const cleanup = 5 + n / 250;
+    parts.push({ what: `N=${n} routes (cold, migrate, drift, restart, churn)`, seconds: Math.round(cold + migrate + drift + restart + churn + cleanup) });
+  }
+  for (const n of o.nicSizes) parts.push({ what: `N=${n} NIC cold start`, seconds: Math.round(10 + (4 * n) / Math.max(1, o.writesPerSecond) + n / 250) });
+  return { total: parts.reduce((s, p) => s + p.seconds, 0), parts };
+}
