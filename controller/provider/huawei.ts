@@ -316,7 +316,11 @@ export class HuaweiCloudProvider implements CloudProvider {
       throw new CloudError({ kind: 'invalid', operation, cloudMessage: `remoteIpPrefix "${rule.remoteIpPrefix}" is not an IPv4 CIDR` });
     }
     // "all" makes one rule without a protocol, which covers the others.
-    const protocols: (string | undefined)[] = rule.protocols.includes('all') ? [undefined] : [...new Set(rule.protocols)];
+    const wanted: (string | undefined)[] = rule.protocols.includes('all') ? [undefined] : [...new Set(rule.protocols)];
+    // Read first: a create that answers "duplicate" still spends a write call of the throttle,
+    // and a restart should cost reads only.
+    const existing = await this.existingIngressRules(rule.securityGroupId, rule.remoteIpPrefix);
+    const protocols = existing === undefined ? wanted : existing.has(undefined) ? [] : wanted.filter((p) => !existing.has(p));
     let created = 0;
     for (const protocol of protocols) {
       try {
@@ -330,6 +334,30 @@ export class HuaweiCloudProvider implements CloudProvider {
       }
     }
     return { created };
+  }
+
+  /**
+   * Protocols of the IPv4 ingress rules from remoteIpPrefix already in the group (undefined =
+   * a rule for every protocol); undefined when the list could not be read (then we just create).
+   */
+  private async existingIngressRules(securityGroupId: string, remoteIpPrefix: string): Promise<Set<string | undefined> | undefined> {
+    try {
+      const resp =
+        this.config.flavor === 'otc'
+          ? await this.call('NeutronListSecurityGroupRules', (c) =>
+              c.neutronListSecurityGroupRules(new vpcSdk.NeutronListSecurityGroupRulesRequest().withSecurityGroupId(securityGroupId).withLimit(2000)),
+            )
+          : await this.call('ListSecurityGroupRules', (c) => c.listSecurityGroupRules(new vpcSdk.ListSecurityGroupRulesRequest().withSecurityGroupId(securityGroupId).withLimit(2000)));
+      const found = new Set<string | undefined>();
+      for (const r of arr(rec(resp).security_group_rules).map(rec)) {
+        if (s(r.direction) !== 'ingress' || (s(r.ethertype) || 'IPv4') !== 'IPv4' || s(r.remote_ip_prefix) !== remoteIpPrefix) continue;
+        found.add(s(r.protocol) || undefined);
+      }
+      return found;
+    } catch (err) {
+      this.log.debug('could not list security group rules; creating them', { provider: this.name, securityGroupId, error: (err as Error).message });
+      return undefined;
+    }
   }
 
   private async createIngressRule(securityGroupId: string, remoteIpPrefix: string, protocol: string | undefined): Promise<void> {

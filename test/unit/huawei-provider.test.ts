@@ -274,26 +274,28 @@ describe('huawei provider (wire format, stub server)', () => {
   describe('ensureIngressRule', () => {
     it('Huawei: one v1 rule per protocol; a duplicate (409 VPC.0602) is success', async () => {
       stub = await startStub((r) => {
+        if (r.method === 'GET') return { status: 200, body: { security_group_rules: [] } };
         const rule = (r.body as { security_group_rule: { protocol?: string } }).security_group_rule;
         if (rule.protocol === 'udp') return { status: 409, body: { code: 'VPC.0602', message: 'Security group rule already exists.' } };
         return { status: 200, body: { security_group_rule: { id: 'x' } } };
       });
       const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
       assert.deepEqual(await p.ensureIngressRule({ securityGroupId: 'sg-1', remoteIpPrefix: '10.0.0.0/16', protocols: ['icmp', 'udp'] }), { created: 1 });
-      assert.equal(stub.reqs.length, 2);
-      assert.equal(stub.reqs[0]!.path, `/v1/${PROJECT}/security-group-rules`);
-      assert.deepEqual(stub.reqs[0]!.body, {
+      assert.equal(stub.reqs.length, 3);
+      assert.equal(stub.reqs[0]!.method, 'GET', 'the rules are read first');
+      assert.equal(stub.reqs[1]!.path, `/v1/${PROJECT}/security-group-rules`);
+      assert.deepEqual(stub.reqs[1]!.body, {
         security_group_rule: { security_group_id: 'sg-1', direction: 'ingress', ethertype: 'IPv4', remote_ip_prefix: '10.0.0.0/16', protocol: 'icmp' },
       });
     });
 
     it('"all" is one rule without a protocol; OTC uses Neutron', async () => {
-      stub = await startStub(() => ({ status: 201, body: { security_group_rule: { id: 'x' } } }));
+      stub = await startStub((r) => (r.method === 'GET' ? { status: 200, body: { security_group_rules: [] } } : { status: 201, body: { security_group_rule: { id: 'x' } } }));
       const p = createHuaweiProvider(cfg(stub.url, { flavor: 'otc' }), recordingLogger());
       assert.deepEqual(await p.ensureIngressRule({ securityGroupId: 'sg-1', remoteIpPrefix: '10.0.0.0/16', protocols: ['all', 'icmp'] }), { created: 1 });
-      assert.equal(stub.reqs.length, 1);
-      assert.equal(stub.reqs[0]!.path, '/v2.0/security-group-rules');
-      assert.deepEqual(stub.reqs[0]!.body, {
+      assert.equal(stub.reqs.length, 2);
+      assert.equal(stub.reqs[1]!.path, '/v2.0/security-group-rules');
+      assert.deepEqual(stub.reqs[1]!.body, {
         security_group_rule: { security_group_id: 'sg-1', direction: 'ingress', ethertype: 'IPv4', remote_ip_prefix: '10.0.0.0/16' },
       });
     });
