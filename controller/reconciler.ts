@@ -61,10 +61,11 @@ export class Reconciler {
    * it was verified within portRecheckMs (a condition found at start-up counts as verified then,
    * so a restart costs no NIC calls).
    */
-  private portVerified(name: string, prev: HostNetworkStatus, block: string, instanceID: string, gen: number | undefined): boolean {
+  private portVerified(name: string, prev: HostNetworkStatus, block: string, gen: number | undefined): boolean {
     const c = getCondition(prev.conditions, ConditionType.SourceDestCheckDisabled);
+    // A new instanceID bumps the generation, so the same generation means the same server.
     if (c?.status !== 'True' || c.reason !== Reason.AddressPairsSet || c.observedGeneration !== gen) return false;
-    if (prev.podCIDR !== block || prev.nextHop !== instanceID) return false;
+    if (prev.podCIDR !== block) return false;
     const at = this.portChecked.get(name) ?? this.startedAt;
     return Date.now() - at < this.d.config.portRecheckMs;
   }
@@ -221,7 +222,7 @@ export class Reconciler {
     // repaired within portRecheckMs.
     if (this.d.config.sourceDestCheck === 'off') {
       cond(ConditionType.SourceDestCheckDisabled, 'Unknown', Reason.SourceDestCheckNotManaged, `Not managed by this controller (--source-dest-check=off): disable the source/destination check on the NIC of ${instanceID} yourself, or containers in ${block} cannot be reached`);
-    } else if (!this.portVerified(name, prev, block, instanceID, gen)) {
+    } else if (!this.portVerified(name, prev, block, gen)) {
       try {
         const r = await this.d.provider.ensureSourceDestCheck(instanceID, this.d.config.sourceDestCheck, block);
         this.portChecked.set(name, Date.now());
