@@ -75,7 +75,7 @@ export const FLAGS: Record<string, FlagDef> = {
   'resync-period': { type: 'string', default: '5m', help: 'Full resync: every object re-queued and every route table re-read and repaired.' },
   'port-recheck-period': { type: 'string', default: '30m', help: 'How often each host NIC is checked again for its address pair (repairs a source/destination check switched back on). One read per host per period.' },
   'watch-idle-timeout': { type: 'string', default: '5m', help: 'Restart the watch when it has been silent this long (client-node has no watch timeout).' },
-  workers: { type: 'string', default: '8', help: 'Objects reconciled concurrently.' },
+  workers: { type: 'string', default: '32', help: 'Objects reconciled concurrently (each mostly waits on the API server; more workers mean larger route batches).' },
   'metrics-bind-address': { type: 'string', default: ':8080', help: 'Address of /metrics. "0" disables.' },
   'health-bind-address': { type: 'string', default: ':8081', help: 'Address of /healthz and /readyz. "0" disables.' },
   'leader-elect': { type: 'string', default: 'true', help: 'Elect a leader on a Lease so that several replicas can run; only the leader reconciles.' },

@@ -28,7 +28,7 @@ describe('config', () => {
     assert.equal(c.routeBatchWindowMs, 50);
     assert.equal(c.resyncPeriodMs, 300_000);
     assert.equal(c.watchIdleTimeoutMs, 300_000);
-    assert.equal(c.workers, 8);
+    assert.equal(c.workers, 32);
     assert.equal(c.metricsBindAddress, ':8080');
     assert.equal(c.healthBindAddress, ':8081');
     assert.equal(c.leaderElect, true);
