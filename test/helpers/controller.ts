@@ -4,8 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../hack/controlplane.js';
-import { repoRoot } from './kube.js';
-import { SEED } from '../emulator/server.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { adminKubeConfig, controlPlane } from './controlplane.js';
+import { installCrd, repoRoot, resetCluster } from './kube.js';
+import { SEED, startEmulator, type Emulator } from '../emulator/server.js';
 
 export interface ControllerProcess {
   proc: ChildProcess;
@@ -116,4 +118,35 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     }
   }
   return cp;
+}
+
+export interface EmulatorStack {
+  kc: KubeConfig;
+  emu: Emulator;
+  ctl: ControllerProcess;
+  /** Stops the controller, empties the cluster (see resetCluster) and closes the emulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The usual e2e set-up: the shared control plane with the CRD and nothing else in it, a fresh
+ * emulator with the seed topology, and a leading controller driving it.
+ */
+export async function startEmulatorStack(opts: { args?: string[]; emulator?: Parameters<typeof startEmulator>[0] } = {}): Promise<EmulatorStack> {
+  const cp = await controlPlane();
+  const kc = await adminKubeConfig();
+  await installCrd(kc);
+  await resetCluster(kc);
+  const emu = await startEmulator(opts.emulator ?? {});
+  const ctl = await startController({ kubeconfig: cp.kubeconfig, args: [...emulatorArgs(emu.url), ...(opts.args ?? [])], env: emulatorEnv(), waitLeader: true });
+  return {
+    kc,
+    emu,
+    ctl,
+    stop: async () => {
+      await ctl.stop();
+      await resetCluster(kc);
+      await emu.close();
+    },
+  };
 }

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HostNetwork } from '../../controller/api/types.js';
-import { controlPlane, adminKubeConfig } from '../helpers/controlplane.js';
-import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } from '../helpers/controller.js';
-import { installCrd, repoRoot, resetCluster, waitFor } from '../helpers/kube.js';
+import { controlPlane } from '../helpers/controlplane.js';
+import { startEmulatorStack, type ControllerProcess, type EmulatorStack } from '../helpers/controller.js';
+import { repoRoot, waitFor } from '../helpers/kube.js';
 import {
   ECS1,
   ECS2,
@@ -28,7 +28,7 @@ import {
   readLedger,
   tableRoutes,
 } from '../helpers/invariants.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import type { Emulator } from '../emulator/server.js';
 
 const run = promisify(execFile);
 
@@ -39,6 +39,7 @@ describe('controller core: seed example, kubectl view, bad inputs, admission (re
   let kubectl: string;
   let emu: Emulator;
   let ctl: ControllerProcess | undefined;
+  let stack: EmulatorStack | undefined;
 
   const k = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
@@ -52,16 +53,8 @@ describe('controller core: seed example, kubectl view, bad inputs, admission (re
     const cp = await controlPlane();
     kubeconfig = cp.kubeconfig;
     kubectl = join(cp.binDir, 'kubectl');
-    kc = await adminKubeConfig();
-    await installCrd(kc);
-    await resetCluster(kc);
-    emu = await startEmulator({});
-    ctl = await startController({
-      kubeconfig,
-      args: [...emulatorArgs(emu.url), '--pool-cidr=10.0.0.0/16', '--block-size=24', '--vpc-subnets=10.0.5.0/24', '--leader-elect=false', '--resync-period=30s'],
-      env: emulatorEnv(),
-      waitLeader: true,
-    });
+    stack = await startEmulatorStack({ args: ['--pool-cidr=10.0.0.0/16', '--block-size=24', '--vpc-subnets=10.0.5.0/24', '--leader-elect=false', '--resync-period=30s'] });
+    ({ kc, emu, ctl } = stack);
   });
 
   afterEach(function () {
@@ -69,9 +62,7 @@ describe('controller core: seed example, kubectl view, bad inputs, admission (re
   });
 
   after(async () => {
-    await ctl?.stop();
-    await resetCluster(kc);
-    await emu?.close();
+    await stack?.stop();
   });
 
   it('seed example: kubectl apply → both hosts Ready with 10.0.2.0/24 and 10.0.3.0/24, routes to their servers', async () => {

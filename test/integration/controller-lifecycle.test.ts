@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER } from '../../controller/api/types.js';
 import { controlPlane, adminKubeConfig } from '../helpers/controlplane.js';
-import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } from '../helpers/controller.js';
+import { startController, startEmulatorStack, type ControllerProcess, type EmulatorStack } from '../helpers/controller.js';
 import { installCrd, resetCluster, waitFor } from '../helpers/kube.js';
 import {
   ECS1,
@@ -24,26 +24,18 @@ import {
   readLedger,
   sleep,
 } from '../helpers/invariants.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import type { Emulator } from '../emulator/server.js';
 
 describe('controller core: finalizer, migration (emulator, real API server)', function () {
   this.timeout(90_000);
   let kc: KubeConfig;
   let emu: Emulator;
   let ctl: ControllerProcess | undefined;
+  let stack: EmulatorStack | undefined;
 
   before(async () => {
-    const cp = await controlPlane();
-    kc = await adminKubeConfig();
-    await installCrd(kc);
-    await resetCluster(kc);
-    emu = await startEmulator({});
-    ctl = await startController({
-      kubeconfig: cp.kubeconfig,
-      args: [...emulatorArgs(emu.url), '--pool-cidr=10.0.0.0/16', '--leader-elect=false', '--resync-period=30s'],
-      env: emulatorEnv(),
-      waitLeader: true,
-    });
+    stack = await startEmulatorStack({ args: ['--pool-cidr=10.0.0.0/16', '--leader-elect=false', '--resync-period=30s'] });
+    ({ kc, emu, ctl } = stack);
   });
 
   afterEach(function () {
@@ -51,9 +43,7 @@ describe('controller core: finalizer, migration (emulator, real API server)', fu
   });
 
   after(async () => {
-    await ctl?.stop();
-    await resetCluster(kc);
-    await emu?.close();
+    await stack?.stop();
   });
 
   async function readyHost(name: string, instanceID: string, podCIDR?: string): Promise<string> {
