@@ -3,7 +3,7 @@
 // kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../hack/controlplane.js';
+import { freePort, type ControlPlane } from '../../hack/controlplane.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { adminKubeConfig, controlPlane } from './controlplane.js';
 import { installCrd, repoRoot, resetCluster } from './kube.js';
@@ -120,6 +120,15 @@ export async function startController(opts: StartControllerOptions): Promise<Con
   return cp;
 }
 
+/** The shared control plane with the CRD installed and no HostNetwork, ledger or lease left in it. */
+export async function freshCluster(): Promise<{ cp: ControlPlane; kc: KubeConfig }> {
+  const cp = await controlPlane();
+  const kc = await adminKubeConfig();
+  await installCrd(kc);
+  await resetCluster(kc);
+  return { cp, kc };
+}
+
 export interface EmulatorStack {
   kc: KubeConfig;
   emu: Emulator;
@@ -133,10 +142,7 @@ export interface EmulatorStack {
  * emulator with the seed topology, and a leading controller driving it.
  */
 export async function startEmulatorStack(opts: { args?: string[]; emulator?: Parameters<typeof startEmulator>[0] } = {}): Promise<EmulatorStack> {
-  const cp = await controlPlane();
-  const kc = await adminKubeConfig();
-  await installCrd(kc);
-  await resetCluster(kc);
+  const { cp, kc } = await freshCluster();
   const emu = await startEmulator(opts.emulator ?? {});
   const ctl = await startController({ kubeconfig: cp.kubeconfig, args: [...emulatorArgs(emu.url), ...(opts.args ?? [])], env: emulatorEnv(), waitLeader: true });
   return {

@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER } from '../../controller/api/types.js';
-import { controlPlane, adminKubeConfig } from '../helpers/controlplane.js';
-import { startController, startEmulatorStack, type ControllerProcess, type EmulatorStack } from '../helpers/controller.js';
-import { installCrd, resetCluster, waitFor } from '../helpers/kube.js';
+import { freshCluster, startController, startEmulatorStack, type ControllerProcess, type EmulatorStack } from '../helpers/controller.js';
+import { resetCluster, waitFor } from '../helpers/kube.js';
 import {
   ECS1,
   ECS2,
@@ -150,10 +149,9 @@ describe('controller core: pool exhaustion (memory provider, real API server)', 
   let ctl: ControllerProcess | undefined;
 
   before(async () => {
-    const cp = await controlPlane();
-    kc = await adminKubeConfig();
-    await installCrd(kc);
-    await resetCluster(kc);
+    const fresh = await freshCluster();
+    const cp = fresh.cp;
+    kc = fresh.kc;
     ctl = await startController({
       kubeconfig: cp.kubeconfig,
       args: ['--cloud-provider=memory', '--pool-cidr=10.0.0.0/22', '--block-size=24', '--leader-elect=false', '--resync-period=30s'],

@@ -3,9 +3,8 @@
 // real controller process and the real kube-apiserver. The invariant is asserted afterwards.
 import assert from 'node:assert/strict';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { controlPlane, adminKubeConfig } from '../helpers/controlplane.js';
-import { startController, type ControllerProcess } from '../helpers/controller.js';
-import { installCrd, resetCluster } from '../helpers/kube.js';
+import { freshCluster, startController, type ControllerProcess } from '../helpers/controller.js';
+import { resetCluster } from '../helpers/kube.js';
 import { ECS1, ECS2, ECS3, checkInvariant, createMany, dumpLogs, hostNetwork, waitAllReady } from '../helpers/invariants.js';
 
 describe('controller core: 200 HostNetworks at once (memory provider, real API server)', function () {
@@ -14,10 +13,9 @@ describe('controller core: 200 HostNetworks at once (memory provider, real API s
   let ctl: ControllerProcess | undefined;
 
   before(async () => {
-    const cp = await controlPlane();
-    kc = await adminKubeConfig();
-    await installCrd(kc);
-    await resetCluster(kc);
+    const fresh = await freshCluster();
+    const cp = fresh.cp;
+    kc = fresh.kc;
     ctl = await startController({ kubeconfig: cp.kubeconfig, args: ['--cloud-provider=memory', '--leader-elect=false', '--log-level=info'], waitLeader: true });
   });
 
