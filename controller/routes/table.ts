@@ -282,6 +282,10 @@ export class RouteTable {
     this.conflicts = conflicts;
     // Right in the table now (e.g. a write that timed out had gone through): nothing failed.
     for (const d of inPlace) this.failed.delete(d);
+    // A failed delete whose route is gone anyway (removed by hand, or kept for a host that came
+    // back) has nothing left to retry: forget it, or the map grows with every host that went.
+    const deleting = new Set(batch.del.map((d) => d.destination));
+    for (const d of [...this.failed.keys()]) if (!this.desired.has(d) && !deleting.has(d)) this.failed.delete(d);
     // send() keeps adds beyond the table's room waiting; the rest goes out in one call.
     const hadWaiting = this.waitingForRoom.size > 0;
     this.waitingForRoom.clear();

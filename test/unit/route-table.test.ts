@@ -377,6 +377,28 @@ describe('routes/table (MemoryProvider)', () => {
     assert.equal(p.tables.get('rtb-1')!.size, 0);
   });
 
+  it('a failed delete is forgotten once its route is gone by other means (the per-destination map shrinks)', async () => {
+    const p = new MemoryProvider({ servers: ['i-1'] });
+    const gate = new CloudGate();
+    const t = new RouteTable('rtb-1', p, options({ gate }));
+    for (let i = 1; i <= 3; i++) t.set(`h${i}`, spec(`h${i}`, blockN(i), 'i-1'));
+    await t.flush();
+    for (let i = 1; i <= 3; i++) t.unset(`h${i}`);
+    p.failNext.push({ error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }), operation: 'UpdateRouteTable' });
+    await t.flush();
+    assert.equal(t.debugState().failed, 3, 'the failed deletes are remembered for their retry');
+    assert.equal(t.outcomeOfDestination(blockN(1)).state, 'Error');
+    // Someone deletes the routes by hand before the retry; the re-read (the failure left the
+    // table uncertain) finds nothing left to delete.
+    p.tables.get('rtb-1')!.clear();
+    gate.notBefore = 0;
+    const calls = updates(p).length;
+    await t.flush();
+    assert.equal(updates(p).length, calls, 'nothing to send');
+    assert.equal(t.debugState().failed, 0);
+    for (let i = 1; i <= 3; i++) assert.equal(t.isGone(blockN(i)), true);
+  });
+
   it('RouteTableSet: init reads every table once; a host goes into every table', async () => {
     const p = new MemoryProvider({ tables: ['rtb-a', 'rtb-b'], servers: ['i-1'] });
     const set = new RouteTableSet(p, options());
