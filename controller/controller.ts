@@ -113,7 +113,11 @@ export class HostNetworkController {
     this.informer = new HostNetworkInformer(kc, log, config.watchIdleTimeoutMs, {
       onAdd: (obj) => this.enqueue(obj),
       onUpdate: (obj) => this.enqueue(obj),
-      onDelete: (obj) => this.enqueue(obj),
+      onDelete: (obj) => {
+        // After the Events already queued for it are out, nothing is kept about it.
+        this.events.forget(obj);
+        this.enqueue(obj);
+      },
     });
     if (config.leaderElect) {
       this.elector = new LeaderElector(
