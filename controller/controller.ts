@@ -245,7 +245,8 @@ export class HostNetworkController {
     const { installationId } = this.o.config;
     for (const { route } of this.tables.routes()) {
       const owner = route.type === 'ecs' ? ownerFromMark(installationId, route.description) : undefined;
-      if (owner !== undefined && !this.recovered.has(owner)) this.recovered.set(owner, route.destination);
+      // A route whose host no longer exists is an orphan, removed by the next flush: no hint.
+      if (owner !== undefined && !this.recovered.has(owner) && this.informer.get(owner)) this.recovered.set(owner, route.destination);
     }
     const adoptions: Promise<unknown>[] = [];
     for (const obj of this.informer.list()) {
@@ -290,6 +291,8 @@ export class HostNetworkController {
       await this.tables.flushAll();
       await this.ensureSecurityGroup();
       metrics.lastFullSync.set(Date.now() / 1000);
+      // The set of tables may have changed (VPC mode): the gauges follow at once.
+      this.updateGauges();
     } catch (err) {
       log.warn('full sync failed; the next one retries', { error: describeKubeError(err) });
     }
@@ -302,12 +305,7 @@ export class HostNetworkController {
     metrics.poolUsed.set(alloc.usedBlocks);
     metrics.poolFree.set(alloc.freeBlocks);
     metrics.queueDepth.set(this.queue.depth);
-    for (const t of this.tables.all()) {
-      metrics.routesOwned.set({ table: t.id }, t.ownedCount);
-      metrics.routesDesired.set({ table: t.id }, t.desiredCount);
-      metrics.tableCapacity.set({ table: t.id }, t.capacityKnown);
-      metrics.tableRemaining.set({ table: t.id }, Math.max(0, t.capacityKnown - t.used));
-    }
+    metrics.setTables(this.tables.all().map((t) => ({ id: t.id, owned: t.ownedCount, desired: t.desiredCount, capacity: t.capacityKnown, remaining: Math.max(0, t.capacityKnown - t.used) })));
     const counts = new Map<string, number>();
     for (const type of Object.values(ConditionType)) for (const s of ['True', 'False', 'Unknown']) counts.set(`${type}|${s}`, 0);
     for (const obj of this.informer.list()) {
@@ -328,6 +326,13 @@ export class HostNetworkController {
       queueBusy: this.queue.busy,
       ledger: this.ledger.debugState(),
       tables: this.tables.all().map((t) => t.debugState()),
+      // What is kept per host: each shrinks when hosts go.
+      perHost: {
+        portChecks: this.reconciler.portChecks,
+        recoveredHints: this.recovered.size,
+        statusCopies: this.status instanceof KubeStatusWriter ? this.status.remembered : undefined,
+        events: this.events instanceof EventRecorder ? this.events.debugState() : undefined,
+      },
       gateMs: Math.max(0, this.tables.gate.notBefore - Date.now()),
     };
   }

@@ -56,6 +56,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Tables that have series in the per-table gauges. */
+  private readonly tablesReported = new Set<string>();
+
+  /**
+   * The per-table gauges for the tables managed now; the series of a table no longer managed
+   * (gone from the VPC, or from --route-table-ids) are removed rather than left at their last value.
+   */
+  setTables(rows: { id: string; owned: number; desired: number; capacity: number; remaining: number }[]): void {
+    const now = new Set(rows.map((r) => r.id));
+    for (const table of this.tablesReported) {
+      if (now.has(table)) continue;
+      for (const g of [this.routesOwned, this.routesDesired, this.tableCapacity, this.tableRemaining]) g.remove({ table });
+      this.tablesReported.delete(table);
+    }
+    for (const r of rows) {
+      this.routesOwned.set({ table: r.id }, r.owned);
+      this.routesDesired.set({ table: r.id }, r.desired);
+      this.tableCapacity.set({ table: r.id }, r.capacity);
+      this.tableRemaining.set({ table: r.id }, r.remaining);
+      this.tablesReported.add(r.id);
+    }
+  }
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });

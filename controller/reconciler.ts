@@ -70,6 +70,18 @@ export class Reconciler {
     return Date.now() - at < this.d.config.portRecheckMs;
   }
 
+  /** What this process keeps per host goes with the host (Events: see the informer's delete). */
+  private forgetHost(name: string): void {
+    this.portChecked.delete(name);
+    this.d.recovered.delete(name);
+    this.d.status.forget(name);
+  }
+
+  /** Hosts whose NIC check time is kept (for tests and the SIGUSR2 dump). */
+  get portChecks(): number {
+    return this.portChecked.size;
+  }
+
   async sync(name: string): Promise<QueueResult | void> {
     const cached = this.d.get(name);
     if (!cached) return this.forgetGone(name);
@@ -81,6 +93,7 @@ export class Reconciler {
 
   /** The object vanished without our finalizer running (e.g. it was removed by hand). */
   private async forgetGone(name: string): Promise<void> {
+    this.forgetHost(name);
     this.d.tables.unset(name);
     this.d.tables.requestFlush();
     await this.d.ledger.release(name);
@@ -106,6 +119,7 @@ export class Reconciler {
     const released = await this.d.ledger.release(name);
     if (released) this.d.events.emit(obj, 'Normal', EventReason.CIDRReleased, `Released ${released} back to the pool`);
     await this.d.status.removeFinalizer(obj);
+    this.forgetHost(name);
     this.d.log.info('hostnetwork finalized', { hostnetwork: name, podCIDR: released });
   }
 
@@ -177,6 +191,8 @@ export class Reconciler {
         this.d.log.info('block assigned', { hostnetwork: name, podCIDR: block, from: res.from, recovered });
       }
     }
+    // The block is in status now: the hint recovered from its route has done its job.
+    this.d.recovered.delete(name);
 
     // 2. The routes: one per managed table, next hop = the server. The change joins the table's
     // next batch; this sync does not wait for it (so a batch can carry every host that changed,

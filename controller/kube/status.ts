@@ -15,6 +15,8 @@ export interface StatusWriter {
   removeFinalizer(obj: HostNetwork): Promise<void>;
   /** obj, or the newer copy this writer produced when the cache has not caught up yet. */
   latest(obj: HostNetwork): HostNetwork;
+  /** The object is gone: drop the copy kept of it. */
+  forget(name: string): void;
   /** Status writes made (for tests and the benchmark). */
   readonly writes: number;
 }
@@ -45,6 +47,15 @@ export class KubeStatusWriter implements StatusWriter {
       return obj;
     }
     return mine;
+  }
+
+  forget(name: string): void {
+    this.written.delete(name);
+  }
+
+  /** Copies kept (one per host written since the cache last caught up; for tests). */
+  get remembered(): number {
+    return this.written.size;
   }
 
   private remember(obj: HostNetwork): void {

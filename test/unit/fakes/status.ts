@@ -57,6 +57,9 @@ export class FakeStatusWriter implements StatusWriter {
     return this.get(obj.metadata.name) ?? obj;
   }
 
+  /** Nothing to drop: this fake is the API server itself, not a cache of it. */
+  forget(): void {}
+
   async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork> {
     if (isDeepStrictEqual(clone(obj.status ?? {}), clone(status))) return obj;
     const stored = this.objects.get(obj.metadata.name);
