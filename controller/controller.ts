@@ -62,7 +62,12 @@ export class HostNetworkController {
     const { config, kc, log, metrics } = o;
     this.identity = o.identity ?? `${hostname()}_${process.pid}`;
     this.pool = parseCidr(config.poolCidr)!;
-    this.events = o.events ?? new EventRecorder(kc, config.eventNamespace, 'hostnet-controller', this.identity, log);
+    this.events =
+      o.events ??
+      new EventRecorder(kc, config.eventNamespace, 'hostnet-controller', this.identity, log, {
+        onPending: (n) => metrics.eventsPending.set(n),
+        onDropped: (reason) => metrics.eventsDropped.inc({ reason }),
+      });
     this.status = o.statusWriter ?? new KubeStatusWriter(kc);
     const allocator = new BlockAllocator(config.poolCidr, config.blockSize, config.vpcSubnets);
     this.ledger = new Ledger(

@@ -48,6 +48,13 @@ export class Metrics {
   readonly hostnetworks = new Gauge({ name: 'hostnet_hostnetworks', help: 'HostNetworks by condition type and status.', labelNames: ['condition', 'status'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'hostnet_leader', help: '1 when this replica is the leader and reconciles.', registers: [this.registry] });
   readonly driftRepairs = new Counter({ name: 'hostnet_drift_repairs_total', help: 'Route changes made outside the controller and repaired, by kind (missing, changed, orphaned).', labelNames: ['kind'], registers: [this.registry] });
+  readonly eventsPending = new Gauge({ name: 'hostnet_events_pending', help: 'Kubernetes Events queued for writing or being written.', registers: [this.registry] });
+  readonly eventsDropped = new Counter({
+    name: 'hostnet_events_dropped_total',
+    help: 'Kubernetes Events not recorded, by reason (spam: the HostNetwork had spent its Event budget; queueFull: too many Events waiting).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly lastFullSync = new Gauge({ name: 'hostnet_last_full_sync_timestamp_seconds', help: 'Unix time of the last successful full sync of every route table.', registers: [this.registry] });
   readonly routeBatchSize = new Histogram({
     name: 'hostnet_route_batch_changes',
@@ -88,6 +95,7 @@ export class Metrics {
     // Series exist from the start at 0, so the first increase shows up in rate() and alerts.
     for (const result of ['success', 'error', 'requeue']) this.reconcileTotal.inc({ result }, 0);
     for (const kind of ['missing', 'changed', 'orphaned']) this.driftRepairs.inc({ kind }, 0);
+    for (const reason of ['spam', 'queueFull']) this.eventsDropped.inc({ reason }, 0);
     for (const operation of ['ListRouteTables', 'ShowRouteTable', 'UpdateRouteTable', 'EnsureSourceDestCheck', 'EnsureSecurityGroupRule']) {
       this.cloudRequests.inc({ operation, outcome: 'success', code: '' }, 0);
       this.cloudThrottled.inc({ operation }, 0);

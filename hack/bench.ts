@@ -77,6 +77,7 @@ const ASSUMPTIONS = [
   'Per-route: one UpdateRouteTable per route change (the Kubernetes route controller strategy) under the same 10 writes/s throttle: changes / 10 s + one call.',
   'Per-host times: from the API answer to the create (or patch) until the watch shows Ready (observedGeneration current); migration: until the route in the emulator table points at the new server; drift: from the out-of-band delete until the route is back.',
   'API requests: kube-apiserver apiserver_request_total before/after minus the requests the benchmark itself made (watches excluded).',
+  'Events: POST + PATCH events of those requests. The controller writes Events in the background, so each scenario waits (before it starts and after it ends) until hostnet_events_pending is 0: a scenario counts its own Events, not the tail of the previous one (details.eventsLagSeconds: how long that took).',
   'CPU and peak RSS: the controller process only (/proc/PID/stat utime+stime; VmHWM reset per scenario through /proc/PID/clear_refs).',
   'NIC scenario: --source-dest-check=disable; one ListPorts + one UpdatePort per host; the emulator throttles writes only (N UpdatePort / 10 per s is the cloud floor), the controller client limiter (--cloud-qps) counts reads too (2N / qps).',
   'The emulator runs in the benchmark process; all processes (apiserver, etcd, controller, benchmark) share the machine.',

@@ -19,6 +19,16 @@ export interface EventSink {
   forget(obj: HostNetwork): void;
 }
 
+export interface EventRecorderOptions {
+  /** The per-object budget (default: client-go's, burst 25 and one Event per 5 minutes). */
+  spam?: SpamFilterOptions;
+  now?: () => number;
+  /** Events waiting to be written or being written, after every change (for a gauge). */
+  onPending?(n: number): void;
+  /** An Event not recorded: its object had spent its budget, or the queue was full. */
+  onDropped?(reason: 'spam' | 'queueFull'): void;
+}
+
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const MAX_PENDING = 2000;
 
@@ -45,6 +55,7 @@ export class EventRecorder implements EventSink {
   private readonly pq = new PQueue({ concurrency: 4 });
   private readonly objects = new Map<string, ObjectEvents>();
   private readonly spam: SpamFilter;
+  private readonly now: () => number;
   private lastPrune = 0;
   /** Events not recorded: the queue was full. */
   dropped = 0;
@@ -60,18 +71,19 @@ export class EventRecorder implements EventSink {
     private readonly component: string,
     private readonly instance: string,
     private readonly log: Logger,
-    spam: SpamFilterOptions = DEFAULT_SPAM_FILTER,
-    private readonly now: () => number = Date.now,
+    private readonly opts: EventRecorderOptions = {},
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
+    this.now = opts.now ?? Date.now;
     // One recorder is one event source (component + instance), so the object alone is the key.
-    this.spam = new SpamFilter(spam, now);
+    this.spam = new SpamFilter(opts.spam ?? DEFAULT_SPAM_FILTER, this.now);
   }
 
   emit(obj: HostNetwork, type: EventType, reason: EventReason, message: string): void {
     const key = objectKey(obj);
     if (!this.spam.allow(key)) {
       this.filtered++;
+      this.opts.onDropped?.('spam');
       // One log line per object while its budget is empty.
       if (!this.silenced.has(key)) {
         this.silenced.add(key);
@@ -82,6 +94,7 @@ export class EventRecorder implements EventSink {
     this.silenced.delete(key);
     if (this.pq.size >= MAX_PENDING) {
       this.dropped++;
+      this.opts.onDropped?.('queueFull');
       return;
     }
     const state = this.stateOf(key);
@@ -99,7 +112,9 @@ export class EventRecorder implements EventSink {
       .finally(() => {
         state.inflight--;
         this.release(key, state);
+        this.opts.onPending?.(this.pending);
       });
+    this.opts.onPending?.(this.pending);
     this.pruneNow();
   }
 
@@ -113,9 +128,14 @@ export class EventRecorder implements EventSink {
     this.release(key, state);
   }
 
+  /** Events queued or being written. */
+  get pending(): number {
+    return this.pq.size + this.pq.pending;
+  }
+
   /** Sizes of what is kept per object (for tests and the SIGUSR2 dump). */
   debugState(): { objects: number; spamBuckets: number; silenced: number; pending: number; dropped: number; filtered: number } {
-    return { objects: this.objects.size, spamBuckets: this.spam.size, silenced: this.silenced.size, pending: this.pq.size + this.pq.pending, dropped: this.dropped, filtered: this.filtered };
+    return { objects: this.objects.size, spamBuckets: this.spam.size, silenced: this.silenced.size, pending: this.pending, dropped: this.dropped, filtered: this.filtered };
   }
 
   private stateOf(key: string): ObjectEvents {

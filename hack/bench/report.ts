@@ -89,17 +89,22 @@ export function allocatorTable(a: AllocatorResult): string {
   return lines.join('\n');
 }
 
+/** Events written for the scenario (created or re-counted), from the API server's counters. */
+function eventsOf(r: ScenarioResult): string {
+  return String((r.apiserver.byKind['POST events'] ?? 0) + (r.apiserver.byKind['PATCH events'] ?? 0));
+}
+
 export function markdown(results: ScenarioResult[], m: Machine, flags: string, a?: AllocatorResult): string {
   const lines = [
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}. Emulator: 50 ms ± 10 ms per call, 10 writes/s per AK. Controller flags: \`${flags}\`.`,
     '',
-    '| N | scenario | wall (s) | floor (s) | per-route (s) | p50 / p99 per host (s) | cloud reads / writes (floor) | throttled | route batch mean / max | API requests | CPU (s) | peak RSS (MiB) |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | scenario | wall (s) | floor (s) | per-route (s) | p50 / p99 per host (s) | cloud reads / writes (floor) | throttled | route batch mean / max | API requests | Events | CPU (s) | peak RSS (MiB) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const st = r.status === 'ok' ? '' : ` (${r.status})`;
     lines.push(
-      `| ${r.n} | ${r.scenario}${st} | ${fmt(r.wallSeconds)} | ${fmt(r.floor.seconds)} | ${fmt(r.floor.perRouteSeconds)} | ${r.perHost.count ? `${fmt(r.perHost.p50)} / ${fmt(r.perHost.p99)}` : '–'} | ${r.cloud.reads} / ${r.cloud.writes} (${r.floor.writeCalls}) | ${r.cloud.throttled} | ${r.cloud.updateRouteTable.batchMean} / ${r.cloud.updateRouteTable.batchMax} | ${r.apiserver.controllerRequests} | ${fmt(r.controller.cpuSeconds)} | ${fmt(r.controller.peakRssMiB)} |`,
+      `| ${r.n} | ${r.scenario}${st} | ${fmt(r.wallSeconds)} | ${fmt(r.floor.seconds)} | ${fmt(r.floor.perRouteSeconds)} | ${r.perHost.count ? `${fmt(r.perHost.p50)} / ${fmt(r.perHost.p99)}` : '–'} | ${r.cloud.reads} / ${r.cloud.writes} (${r.floor.writeCalls}) | ${r.cloud.throttled} | ${r.cloud.updateRouteTable.batchMean} / ${r.cloud.updateRouteTable.batchMax} | ${r.apiserver.controllerRequests} | ${eventsOf(r)} | ${fmt(r.controller.cpuSeconds)} | ${fmt(r.controller.peakRssMiB)} |`,
     );
   }
   if (a) {

@@ -146,6 +146,7 @@ export class SizeRun {
     body: () => Promise<{ wallSeconds: number; perHostMs: number[]; details?: Record<string, unknown> }>,
   ): Promise<ScenarioResult> {
     const { bk, log } = this.env;
+    await this.eventsWritten(`before ${name}`);
     const seq = this.emu.lastSeq;
     const apiBefore = await bk.requestTotals();
     const mineBefore = { ...bk.mine };
@@ -170,6 +171,7 @@ export class SizeRun {
     }
     const proc = this.meter.stop();
     const calls = summarizeCalls(this.emu.callsSince(seq));
+    const eventsLagSeconds = await this.eventsWritten(name);
     const apiAfter = await bk.requestTotals();
     const all = diffCounts(apiAfter, apiBefore);
     const mine = diffCounts(bk.mine, mineBefore);
@@ -199,7 +201,7 @@ export class SizeRun {
         writesVsFloor: floor.writeCalls > 0 ? round(calls.writes / floor.writeCalls, 1) : calls.writes,
         perRouteVsMeasured: out.wallSeconds > 0 ? round(floor.perRouteSeconds / out.wallSeconds, 2) : 0,
       },
-      details: out.details ?? {},
+      details: { ...(out.details ?? {}), eventsLagSeconds },
     };
     this.results.push(res);
     log(
@@ -208,6 +210,25 @@ export class SizeRun {
         `apiserver ${controllerRequests}, cpu ${proc.cpuSeconds}s, rss ${proc.peakRssMiB} MiB`,
     );
     return res;
+  }
+
+  /**
+   * The controller writes Events in the background, behind its reconciles: waits until it has
+   * none left to write (hostnet_events_pending 0), so that each scenario's Events are counted
+   * in that scenario and not in the next one. Returns the seconds it waited.
+   */
+  private async eventsWritten(what: string): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      const pending = await this.ctl.metric('hostnet_events_pending').catch(() => undefined);
+      if (pending === 0 || this.ctl.proc.exitCode !== null) break;
+      if (Date.now() - t0 > 120_000) {
+        this.env.log(`  ${what}: ${pending ?? '?'} Events still not written after 120 s; counting on`);
+        break;
+      }
+      await sleep(200);
+    }
+    return round((Date.now() - t0) / 1000);
   }
 
   /** Waits for done(), printing progress every 5 s; throws ScenarioTimeout after timeoutMs. */

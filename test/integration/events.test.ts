@@ -27,7 +27,12 @@ describe('kube/events: EventRecorder (real API server)', function () {
 
   it('a burst of 25 per object goes out, the rest is dropped until the budget refills; other objects are not affected', async () => {
     let now = Date.now();
-    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger(), { burst: 25, refillMs: 300_000 }, () => now);
+    const dropped: string[] = [];
+    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger(), {
+      spam: { burst: 25, refillMs: 300_000 },
+      now: () => now,
+      onDropped: (reason) => dropped.push(reason),
+    });
     const noisy = await createHn(kc, hostNetwork('spam-noisy', { instanceID: ECS1 }));
     const quiet = await createHn(kc, hostNetwork('spam-quiet', { instanceID: ECS1 }));
     for (let i = 0; i < 40; i++) rec.emit(noisy, 'Warning', EventReason.CloudError, `failure number ${i}`);
@@ -38,6 +43,7 @@ describe('kube/events: EventRecorder (real API server)', function () {
     assert.deepEqual(noisyEvents.map((e) => e.message).sort(), Array.from({ length: 25 }, (_, i) => `failure number ${i}`).sort(), 'the first 25 went out');
     assert.equal((await eventsFor(kc, quiet)).length, 3);
     assert.equal(rec.debugState().filtered, 15);
+    assert.deepEqual(dropped, Array<string>(15).fill('spam'), 'each dropped Event is counted (hostnet_events_dropped_total)');
 
     // Two refill intervals later: two more.
     now += 2 * 300_000;
@@ -48,7 +54,7 @@ describe('kube/events: EventRecorder (real API server)', function () {
   });
 
   it('a repeat within 10 minutes bumps the count of the same Event (and spends budget too)', async () => {
-    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger(), { burst: 5, refillMs: 300_000 });
+    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger(), { spam: { burst: 5, refillMs: 300_000 } });
     const hn = await createHn(kc, hostNetwork('spam-repeat', { instanceID: ECS1 }));
     for (let i = 0; i < 8; i++) {
       rec.emit(hn, 'Warning', EventReason.PoolExhausted, 'Every block of the pool is in use');
@@ -62,7 +68,8 @@ describe('kube/events: EventRecorder (real API server)', function () {
   });
 
   it('forget(): nothing is kept about a gone object once its Events are written', async () => {
-    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger());
+    const pending: number[] = [];
+    const rec = new EventRecorder(kc, 'default', 'hostnet-controller', 'test', silentLogger(), { onPending: (n) => pending.push(n) });
     const hosts: HostNetwork[] = [];
     for (let i = 0; i < 10; i++) hosts.push(await createHn(kc, hostNetwork(`forget-${i}`, { instanceID: ECS1 })));
     for (const h of hosts) rec.emit(h, 'Normal', EventReason.CIDRAllocated, 'Block allocated');
@@ -75,6 +82,8 @@ describe('kube/events: EventRecorder (real API server)', function () {
     for (const h of hosts.slice(0, 6)) assert.deepEqual((await eventsFor(kc, h)).map((e) => e.reason).sort(), ['CIDRAllocated', 'CIDRReleased']);
     const s = rec.debugState();
     assert.equal(s.pending, 0);
+    assert.equal(Math.max(...pending), 16, 'the gauge saw all 16 Events waiting');
+    assert.equal(pending.at(-1), 0, 'and the queue empty at the end (hostnet_events_pending)');
     assert.equal(s.objects, 4, 'only the 4 hosts still there are remembered (for the repeat count)');
     assert.equal(s.spamBuckets, 4);
   });
