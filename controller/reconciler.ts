@@ -42,6 +42,9 @@ export class RetryLater extends Error {
 /** A host waiting for its table's batch is re-queued by the table; this is only a safety net. */
 const PENDING_RECHECK_MS = 15_000;
 
+/** RouteProgrammed reasons that posted a Warning: the route coming back after one is news. */
+const ROUTE_WARNED = new Set<string>([Reason.RouteConflict, Reason.RouteQuotaExceeded]);
+
 const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
   NotInPool: Reason.NotInPool,
   WrongBlockSize: Reason.WrongBlockSize,
@@ -219,7 +222,12 @@ export class Reconciler {
         this.d.events.emit(obj, 'Normal', EventReason.RouteMigrated, `Route ${block} moved from ${prev.nextHop} to ${instanceID}`);
         this.d.log.info('route migrated', { hostnetwork: name, podCIDR: block, from: prev.nextHop, to: instanceID });
       } else if (!hadCondition(ConditionType.RouteProgrammed, 'True')) {
-        this.d.events.emit(obj, 'Normal', EventReason.RouteProgrammed, `Route ${block} → ${instanceID} programmed`);
+        // Announced once per block and server. The same route back after a failure that retried
+        // on its own (no Warning was posted for it) or after a drift repair (RouteRepaired said
+        // so) is no news; after a Warning (conflict, full table) it is.
+        const before = getCondition(prev.conditions, ConditionType.RouteProgrammed);
+        const again = prev.podCIDR === block && prev.nextHop === instanceID && !ROUTE_WARNED.has(before?.reason ?? '');
+        if (!again) this.d.events.emit(obj, 'Normal', EventReason.RouteProgrammed, `Route ${block} → ${instanceID} programmed`);
         this.d.log.info('route programmed', { hostnetwork: name, podCIDR: block, nextHop: instanceID, tables: outcomes.map((o) => o.id) });
       }
     } else {
