@@ -313,6 +313,36 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(h.events.events.some((e) => /moved from 10\.0\.0\.0\/24 to 10\.0\.77\.0\/24/.test(e.message)));
   });
 
+  it('the route back after a failure that retried on its own posts no second RouteProgrammed; back after a conflict, it does', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    assert.equal(reasons(h, 'h1').filter((r) => r === 'RouteProgrammed').length, 1);
+    // Deleted behind our back; the repair fails once with a 503 (retryable: no Warning).
+    h.routes().delete('10.0.0.0/24');
+    await h.tables.refreshAll();
+    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }) });
+    await h.tables.flushAll();
+    await assert.rejects(h.inner.sync('h1'), RetryLater);
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'False');
+    h.tables.gate.notBefore = 0; // do not wait out the hold in a unit test
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'True');
+    assert.ok(h.routes().has('10.0.0.0/24'));
+    assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed'], 'no second RouteProgrammed');
+
+    // A foreign route takes the destination (RouteConflict, a Warning), then goes: news again.
+    h.provider.tables.get('rtb-1')!.set('10.0.0.0/24', { destination: '10.0.0.0/24', type: 'ecs', nexthop: 'i-3', description: 'added by hand' });
+    await h.tables.refreshAll();
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'RouteConflict');
+    h.routes().delete('10.0.0.0/24');
+    await h.tables.refreshAll();
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'True');
+    assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed', 'RouteConflict', 'RouteProgrammed']);
+  });
+
   it('deletion while the cloud throttles: RetryLater ≥ 2 s, block and finalizer kept', async () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
