@@ -261,7 +261,9 @@ export class Reconciler {
         this.portChecked.delete(name);
         const reason = err.kind === 'notFound' ? Reason.PortNotFound : err.kind === 'throttled' ? Reason.CloudThrottled : Reason.CloudError;
         const message = `${err.message}; containers on this host cannot be reached until the NIC's source/destination check is off`;
-        if (!hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
+        // As for routes: a failure that retries on its own (throttled, transient) shows in the
+        // condition; a Warning is for what needs a person (no port, bad credentials, ...).
+        if (!err.retryable && !hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
         cond(ConditionType.SourceDestCheckDisabled, 'False', reason, message);
         if (err.retryable) retry ??= new RetryLater(err.message, err.minRetryDelayMs);
         else result ??= { requeueAfterMs: this.d.config.resyncPeriodMs };

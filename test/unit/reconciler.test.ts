@@ -343,6 +343,23 @@ describe('Reconciler (in-memory parts)', () => {
     assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed', 'RouteConflict', 'RouteProgrammed']);
   });
 
+  it('NIC: a throttled call shows in the condition without a Warning (it retries on its own); a missing port gets one', async () => {
+    const h = await harness();
+    h.provider.failNext.push({ operation: 'ListPorts', error: new CloudError({ kind: 'throttled', operation: 'ListPorts', httpStatus: 429, code: 'APIG.0308' }) });
+    h.create('h1', { instanceID: 'i-1' });
+    await assert.rejects(h.inner.sync('h1'), RetryLater);
+    assert.equal(h.cond('h1', 'SourceDestCheckDisabled')?.reason, 'CloudThrottled');
+    assert.deepEqual(h.events.events.filter((e) => e.type === 'Warning'), []);
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'SourceDestCheckDisabled')?.status, 'True');
+
+    h.provider.ports.delete('i-2'); // a server whose NIC port is gone
+    h.create('h2', { instanceID: 'i-2' });
+    await h.rec.sync('h2');
+    assert.equal(h.cond('h2', 'SourceDestCheckDisabled')?.reason, 'PortNotFound');
+    assert.deepEqual(h.events.events.filter((e) => e.type === 'Warning').map((e) => [e.name, e.reason]), [['h2', 'CloudError']]);
+  });
+
   it('deletion while the cloud throttles: RetryLater ≥ 2 s, block and finalizer kept', async () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
