@@ -60,8 +60,11 @@ export class LeaderElector {
   private deadlineTimer?: NodeJS.Timeout;
   /** When the last successful acquire or renew was sent (monotonic ms). */
   private lastRenew = -Infinity;
-  // What we last saw of somebody else's lease, and when (by our clock).
-  private observed?: { holder: string; renewTime: string; at: number };
+  // What we last saw of somebody else's lease, and when (by our clock). Any write changes the
+  // resourceVersion, so a renewal is noticed even if the holder's clock repeats a renewTime.
+  private observed?: { holder: string; version: string; at: number };
+  /** The lease as we last wrote it (with its resourceVersion), for the next renew. */
+  private written?: V1Lease;
 
   constructor(
     kc: KubeConfig | undefined,
@@ -95,20 +98,21 @@ export class LeaderElector {
     void this.tick();
   }
 
-  private schedule(): void {
+  /** The next attempt retryPeriod after this one started (a slow renew does not delay the next). */
+  private schedule(startedAt: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, startedAt + this.opts.retryPeriodMs - this.now()));
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const sentAt = this.now();
+    const startedAt = this.now();
     // A leader's request may run only until its renew deadline; a candidate's for as long.
-    const budget = this.leading ? this.lastRenew + this.opts.renewDeadlineMs - sentAt : this.opts.renewDeadlineMs;
+    const budget = this.leading ? this.lastRenew + this.opts.renewDeadlineMs - startedAt : this.opts.renewDeadlineMs;
     const { signal, cancel } = timeoutSignal(budget, 'lease request');
     try {
-      const ok = await this.tryAcquireOrRenew(signal);
-      if (ok && !this.stopped && !this.lost) {
+      const sentAt = await this.tryAcquireOrRenew(signal);
+      if (sentAt !== undefined && !this.stopped && !this.lost) {
         this.lastRenew = sentAt;
         this.armDeadline();
         if (!this.leading) {
@@ -122,7 +126,7 @@ export class LeaderElector {
     } finally {
       cancel();
     }
-    this.schedule();
+    this.schedule(startedAt);
   }
 
   /** The renew deadline, watched by a timer of its own: a hung request cannot delay it. */
@@ -147,16 +151,36 @@ export class LeaderElector {
     this.opts.onStoppedLeading();
   }
 
-  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  /**
+   * Writes the lease for us if we may hold it. Returns when (monotonic) the successful write was
+   * sent — the server changed the lease after that moment, so a successor's wait starts later —
+   * or undefined when somebody else holds it.
+   */
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<number | undefined> {
     const { namespace, name, identity } = this.opts;
     const now = new V1MicroTime();
     const durationSeconds = Math.ceil(this.opts.leaseDurationMs / 1000);
+    // The leader renews the lease it last wrote in one request (no read first: one round trip
+    // less against the deadline); a conflict means somebody else wrote it, so read and decide.
+    if (this.leading && this.written) {
+      const renewed: V1Lease = { ...this.written, spec: { ...this.written.spec, renewTime: now } };
+      if (renewed.spec?.acquireTime) renewed.spec.acquireTime = new V1MicroTime(renewed.spec.acquireTime);
+      const sentAt = this.now();
+      try {
+        this.written = await this.leases.replace(name, namespace, renewed, signal);
+        return sentAt;
+      } catch (err) {
+        this.written = undefined;
+        if (kubeStatusCode(err) !== 409) throw err;
+      }
+    }
     let lease: V1Lease;
     try {
       lease = await this.leases.read(name, namespace, signal);
     } catch (err) {
       if (kubeStatusCode(err) !== 404) throw err;
-      await this.leases.create(
+      const sentAt = this.now();
+      this.written = await this.leases.create(
         namespace,
         {
           metadata: { name, namespace },
@@ -164,19 +188,19 @@ export class LeaderElector {
         },
         signal,
       );
-      return true;
+      return sentAt;
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewTime = spec.renewTime ? new Date(spec.renewTime).toISOString() : '';
+    const version = `${lease.metadata?.resourceVersion ?? ''}|${spec.renewTime ? new Date(spec.renewTime).toISOString() : ''}`;
     if (holder !== '' && holder !== identity) {
-      if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-        this.observed = { holder, renewTime, at: this.now() };
+      if (!this.observed || this.observed.holder !== holder || this.observed.version !== version) {
+        this.observed = { holder, version, at: this.now() };
       }
       const heldFor = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
       if (this.now() - this.observed.at < heldFor) {
         if (this.leading) this.lose(`the lease is now held by ${holder}`);
-        return false;
+        return undefined;
       }
     }
     const takingOver = holder !== identity;
@@ -189,8 +213,9 @@ export class LeaderElector {
       leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
     };
     // resourceVersion makes this a compare-and-swap: two candidates cannot both win.
-    await this.leases.replace(name, namespace, lease, signal);
-    return true;
+    const sentAt = this.now();
+    this.written = await this.leases.replace(name, namespace, lease, signal);
+    return sentAt;
   }
 
   /** Stops campaigning; a leader hands the lease back so a standby takes over at once. */

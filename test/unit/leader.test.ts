@@ -32,22 +32,29 @@ class Connection implements LeaseClient {
   frozen = false;
   sent = 0;
   aborted = 0;
+  /** When the last write (create/replace) that got its answer had been sent. */
+  lastAnsweredWriteSentAt?: number;
 
-  constructor(private readonly store: LeaseStore) {}
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly now: () => number,
+  ) {}
 
-  private answer<T>(signal: AbortSignal, fn: () => T): Promise<T> {
+  private answer<T>(signal: AbortSignal, fn: () => T, write = false): Promise<T> {
     this.sent++;
+    const sentAt = this.now();
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         this.aborted++;
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      if (this.frozen) return; // the bytes never arrive; only the abort ends the request
       setTimeout(() => {
+        if (this.frozen) return; // the bytes never arrive; only the abort ends the request
         signal.removeEventListener('abort', onAbort);
         try {
           resolve(fn());
+          if (write) this.lastAnsweredWriteSentAt = sentAt;
         } catch (err) {
           reject(err);
         }
@@ -60,11 +67,11 @@ class Connection implements LeaseClient {
   }
 
   create(_namespace: string, body: V1Lease, signal: AbortSignal): Promise<V1Lease> {
-    return this.answer(signal, () => this.store.put(body, true));
+    return this.answer(signal, () => this.store.put(body, true), true);
   }
 
   replace(_name: string, _namespace: string, body: V1Lease, signal: AbortSignal): Promise<V1Lease> {
-    return this.answer(signal, () => this.store.put(body, false));
+    return this.answer(signal, () => this.store.put(body, false), true);
   }
 }
 
@@ -78,7 +85,7 @@ describe('LeaderElector (injected clock, in-memory Lease API)', () => {
   afterEach(() => clock.restore());
 
   function replica(store: LeaseStore, identity: string) {
-    const conn = new Connection(store);
+    const conn = new Connection(store, () => clock.now);
     const events: { what: 'started' | 'stopped'; at: number }[] = [];
     const elector = new LeaderElector(
       undefined,
@@ -100,27 +107,26 @@ describe('LeaderElector (injected clock, in-memory Lease API)', () => {
     const store = new LeaseStore();
     const a = replica(store, 'a');
     a.conn.latencyMs = 1500; // every answer takes 1.5 s: "sent" and "returned" differ
-    const t0 = clock.now;
     a.elector.start();
     await clock.tickAsync(1500 + 1500); // read (404) then create
     assert.equal(a.elector.isLeader, true);
-    assert.deepEqual(a.events, [{ what: 'started', at: t0 + 3000 }]);
-
-    // The first renew is sent 2 s after the acquire returned; it reads and replaces (3 s).
-    const renewSent = t0 + 3000 + TIMING.retryPeriodMs;
-    await clock.tickAsync(TIMING.retryPeriodMs + 3000);
+    assert.equal(a.events.length, 1);
+    // A few renews, each answered 1.5 s after it was sent.
+    await clock.tickAsync(3 * TIMING.retryPeriodMs);
     assert.equal(store.lease?.spec?.holderIdentity, 'a');
     assert.equal(a.elector.holdsFreshLease(), true);
 
-    // The connection freezes: the next renew (sent 2 s later) never returns.
+    // The connection freezes: whatever is in flight and whatever is sent next never returns.
     a.conn.frozen = true;
+    const lastSent = a.conn.lastAnsweredWriteSentAt!;
     const abortedBefore = a.conn.aborted;
-    const deadline = renewSent + TIMING.renewDeadlineMs;
+    const deadline = lastSent + TIMING.renewDeadlineMs;
+    assert.ok(deadline > clock.now + 1, 'the deadline is ahead');
     await clock.tickAsync(deadline - 1 - clock.now);
     assert.equal(a.elector.holdsFreshLease(), true, 'fresh until 1 ms before the deadline');
     assert.equal(a.events.length, 1, 'still leading');
     await clock.tickAsync(1);
-    assert.equal(a.elector.holdsFreshLease(), false, 'not fresh at the deadline (counted from the send, not the answer 3 s later)');
+    assert.equal(a.elector.holdsFreshLease(), false, 'not fresh at the deadline (counted from the send, not from the answer 1.5 s later)');
     assert.equal(a.elector.isLeader, false);
     assert.deepEqual(a.events[1], { what: 'stopped', at: deadline }, 'stopped by its own timer at the deadline while the request still hangs');
     assert.equal(a.conn.aborted, abortedBefore + 1, 'the hung renew was aborted');
@@ -159,7 +165,9 @@ describe('LeaderElector (injected clock, in-memory Lease API)', () => {
     assert.ok(aStop, 'a stopped leading');
     assert.ok(aStop.at < bStart.at, `a stopped (${aStop.at}) before b started (${bStart.at})`);
     assert.deepEqual(freshAtStart, [false], 'a did not hold a fresh lease when b started');
-    assert.ok(bStart.at - aStop.at >= TIMING.leaseDurationMs - TIMING.renewDeadlineMs - TIMING.retryPeriodMs, `the margin between them is about leaseDuration - renewDeadline (${bStart.at - aStop.at} ms)`);
+    // a's last renew was sent at s: a stops at s + renewDeadline, b waits leaseDuration from
+    // when it saw that renew (after s).
+    assert.ok(bStart.at - aStop.at >= TIMING.leaseDurationMs - TIMING.renewDeadlineMs, `at least leaseDuration - renewDeadline between them (${bStart.at - aStop.at} ms)`);
   });
 
   it('stop() while the connection is frozen: the lease release is bounded by the renew deadline', async () => {
