@@ -73,7 +73,14 @@ async function main(): Promise<number> {
     } catch (err) {
       log.error('error while stopping', { error: (err as Error).message });
     }
-    await Promise.all([metricsServer, healthServer].map((s) => (s ? new Promise((r) => s.close(r)) : undefined)));
+    await Promise.all(
+      [metricsServer, healthServer].map((s) => {
+        if (!s) return undefined;
+        const closed = new Promise((r) => s.close(r));
+        s.closeAllConnections(); // a keep-alive scrape must not hold the exit
+        return closed;
+      }),
+    );
     log.info('exiting', { exitCode: code });
     await endLog(log);
     process.exit(code);
