@@ -39,6 +39,7 @@ export interface Config {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  shutdownGraceMs: number;
   eventNamespace: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'auto' | 'json' | 'text';
@@ -84,6 +85,11 @@ export const FLAGS: Record<string, FlagDef> = {
   'lease-duration': { type: 'string', default: '15s', help: 'How long a lease holds without renewal.' },
   'renew-deadline': { type: 'string', default: '10s', help: 'The leader gives up (and stops reconciling) when it could not renew for this long.' },
   'retry-period': { type: 'string', default: '2s', help: 'How often candidates try to acquire and the leader renews.' },
+  'shutdown-grace-period': {
+    type: 'string',
+    default: '15s',
+    help: "On SIGTERM: how long cloud writes and reconciles already under way may take to finish before the lease is handed back. Keep it, plus --renew-deadline, below the pod's terminationGracePeriodSeconds.",
+  },
   'event-namespace': { type: 'string', default: 'default', help: 'Namespace of Events about HostNetworks (they are cluster-scoped).' },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
   'log-format': { type: 'string', default: 'auto', help: 'json, text, or auto (text on a terminal, json otherwise).' },
@@ -254,6 +260,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,
+      shutdownGraceMs: duration('shutdown-grace-period', 0),
       eventNamespace: str('event-namespace') ?? 'default',
       logLevel: oneOf('log-level', ['error', 'warn', 'info', 'debug'] as const),
       logFormat,

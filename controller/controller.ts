@@ -18,6 +18,7 @@ import { WorkQueue } from './kube/workqueue.js';
 import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { WriteFence, isFencedError } from './provider/fence.js';
 import type { CloudProvider } from './provider/provider.js';
 import { Reconciler } from './reconciler.js';
 import { isOwnedBy, markFor, ownerFromMark } from './routes/marks.js';
@@ -35,7 +36,12 @@ export interface ControllerOptions {
   ledgerStore?: LedgerStore;
   identity?: string;
   /** Called when leadership is lost: the process should exit (as client-go's controllers do). */
-  onLostLeadership?: () => void;
+  onLostLeadership?: (why: string) => void;
+  /**
+   * The write fence `provider` passes every write through (see provider/fence.ts); the
+   * controller opens it only while it leads on a fresh lease, and closes it when it stops.
+   */
+  fence?: WriteFence;
 }
 
 export class HostNetworkController {
@@ -56,12 +62,18 @@ export class HostNetworkController {
   private resyncTimer?: NodeJS.Timeout;
   private metricsTimer?: NodeJS.Timeout;
   private leadPromise?: Promise<void>;
+  private stopping?: Promise<void>;
+  readonly fence: WriteFence;
   private readonly pool;
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
     this.identity = o.identity ?? `${hostname()}_${process.pid}`;
     this.pool = parseCidr(config.poolCidr)!;
+    this.fence = o.fence ?? new WriteFence();
+    // No cloud write starts unless this replica leads and, with leader election, renewed its
+    // lease within the renew deadline (measured from when the renew was sent).
+    this.fence.guard(() => this.leading && !this.stopped && (this.elector ? this.elector.holdsFreshLease() : true));
     this.events =
       o.events ??
       new EventRecorder(kc, config.eventNamespace, 'hostnet-controller', this.identity, log, {
@@ -136,8 +148,9 @@ export class HostNetworkController {
           retryPeriodMs: config.retryPeriodMs,
           onStartedLeading: () => void this.lead(),
           onStoppedLeading: () => {
-            void this.stopReconciling();
-            o.onLostLeadership?.();
+            // The fence is already shut (the lease is not fresh); this also stops the timers.
+            void this.stopReconciling(config.shutdownGraceMs, 'lost leadership');
+            o.onLostLeadership?.('lost leadership');
           },
         },
         log,
@@ -178,6 +191,8 @@ export class HostNetworkController {
       return r;
     } catch (err) {
       result = 'error';
+      // A write the fence refused: logged once by the fence; this replica is stopping.
+      if (isFencedError(err)) throw err;
       this.o.log.warn('reconcile failed; retrying with backoff', { hostnetwork: name, error: describeKubeError(err), retries: this.queue.failuresOf(name) + 1 });
       throw err;
     } finally {
@@ -196,9 +211,11 @@ export class HostNetworkController {
 
   private lead(): Promise<void> {
     this.leadPromise ??= this.leadOnce().catch((err: unknown) => {
+      // Stopped while starting (SIGTERM, lost lease): that is not a failed start-up.
+      if (this.stopped) return;
       this.o.log.error('start-up sync failed; exiting so that a fresh start retries it', { error: describeKubeError(err) });
       this.leadPromise = undefined;
-      void this.stopReconciling().then(() => this.o.onLostLeadership?.());
+      void this.stopReconciling(this.o.config.shutdownGraceMs, 'start-up sync failed').then(() => this.o.onLostLeadership?.('start-up sync failed'));
     });
     return this.leadPromise;
   }
@@ -222,6 +239,8 @@ export class HostNetworkController {
     if (this.stopped) return;
     this.synced = true;
     await this.ensureSecurityGroup();
+    // Stopped meanwhile: no timer may be started after stopReconciling() cleared them.
+    if (this.stopped) return;
     for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
     this.resyncTimer = setInterval(() => void this.fullSync(), config.resyncPeriodMs);
     this.metricsTimer = setInterval(() => this.updateGauges(), 5000);
@@ -274,6 +293,7 @@ export class HostNetworkController {
       this.securityGroupDone = true;
       if (r.created > 0) this.o.log.info('security group rule created', { securityGroup: securityGroupId, rules: r.created, from: poolCidr });
     } catch (err) {
+      if (isFencedError(err)) return;
       this.o.log.error('could not ensure the security group rule; retrying at the next full sync', { securityGroup: securityGroupId, error: (err as Error).message });
     }
   }
@@ -299,6 +319,7 @@ export class HostNetworkController {
       // The set of tables may have changed (VPC mode): the gauges follow at once.
       this.updateGauges();
     } catch (err) {
+      if (isFencedError(err) || this.stopped) return;
       log.warn('full sync failed; the next one retries', { error: describeKubeError(err) });
     }
     for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
@@ -342,21 +363,33 @@ export class HostNetworkController {
     };
   }
 
-  /** Stops taking work at once; in-flight reconciles get a moment to finish. */
-  private async stopReconciling(graceMs = 5000): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.leading = false;
-    this.o.metrics.leader.set(0);
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
-    if (this.metricsTimer) clearInterval(this.metricsTimer);
-    await this.queue.shutdown(graceMs);
-    await this.informer.stop();
+  /**
+   * Stops taking work at once: no cloud write starts from here on (the fence closes, which also
+   * ends rate-limiter waits), batch timers, backoff gates and the full sync stop; writes already
+   * sent and reconciles in progress get up to graceMs to finish.
+   */
+  private stopReconciling(graceMs: number, why: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      this.leading = false;
+      this.o.metrics.leader.set(0);
+      if (this.resyncTimer) clearInterval(this.resyncTimer);
+      if (this.metricsTimer) clearInterval(this.metricsTimer);
+      this.fence.close(why);
+      this.tables.stop();
+      const [, left] = await Promise.all([this.queue.shutdown(graceMs), this.fence.drain(graceMs)]);
+      await this.informer.stop();
+      this.o.log.info('stopped: no cloud write from here on', { reason: why, writesStillInFlight: left });
+    })();
+    return this.stopping;
   }
 
-  /** Graceful shutdown (SIGTERM): stop work, let in-flight calls finish, hand the lease back. */
-  async stop(graceMs = 10_000): Promise<void> {
-    await this.stopReconciling(graceMs);
+  /**
+   * Graceful shutdown (SIGTERM, or after losing the lease): stop work, let in-flight calls finish
+   * within graceMs, and only then hand the lease back.
+   */
+  async stop(graceMs: number, why = 'stopping'): Promise<void> {
+    await this.stopReconciling(graceMs, why);
     if (this.events instanceof EventRecorder) await this.events.flush();
     await this.elector?.stop();
   }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Entry point: configuration, logging, metrics and health endpoints, the cloud provider, and the
 // controller; graceful shutdown on SIGTERM/SIGINT.
+//
+// Exit status: 0 after SIGTERM/SIGINT (or --help/--version), 1 after a failed start-up sync or
+// lost leadership (the pod's restart retries), 2 for bad configuration.
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
 import { HostNetworkController } from './controller.js';
@@ -8,6 +11,7 @@ import { serveHealth, serveMetrics } from './health.js';
 import { createLogger } from './logger.js';
 import { Metrics, VERSION } from './metrics.js';
 import { createProvider } from './provider/factory.js';
+import { WriteFence } from './provider/fence.js';
 import { instrument } from './provider/instrumented.js';
 
 function loadKubeConfig(config: Config): KubeConfig {
@@ -40,28 +44,46 @@ async function main(): Promise<number> {
 
   const log = createLogger(config.logLevel, config.logFormat);
   const metrics = new Metrics();
+  // Every cloud write passes it (see provider/fence.ts); refusals are logged once per episode.
+  const fence = new WriteFence({
+    onFirstRefusal: (operation, why) => log.warn('cloud write not sent', { operation, reason: why }),
+    onRefused: (operation) => metrics.cloudWritesFenced.inc({ operation }),
+  });
   let provider;
   let kc;
   try {
     kc = loadKubeConfig(config);
-    provider = instrument(createProvider(config, log), metrics, log);
+    provider = instrument(createProvider(config, log, fence), metrics, log);
   } catch (err) {
     log.error(`start-up failed: ${(err as Error).message}`);
     return 2;
   }
 
   let exiting = false;
+  // The first reason wins: a SIGTERM during the stop after lost leadership keeps status 1.
   const exit = async (code: number, why: string): Promise<void> => {
     if (exiting) return;
     exiting = true;
-    log.info('shutting down', { reason: why });
-    await controller.stop().catch(() => undefined);
-    metricsServer?.close();
-    healthServer?.close();
-    log.end();
-    // Give winston a moment to write the last lines.
+    // Set first: should the process end by itself while stopping (nothing left to wait for),
+    // it still ends with this status rather than 0.
     process.exitCode = code;
-    setTimeout(() => process.exit(code), 100);
+    log.info('shutting down', { reason: why, exitCode: code, gracePeriodMs: config.shutdownGraceMs });
+    try {
+      await controller.stop(config.shutdownGraceMs, why);
+    } catch (err) {
+      log.error('error while stopping', { error: (err as Error).message });
+    }
+    await Promise.all(
+      [metricsServer, healthServer].map((s) => {
+        if (!s) return undefined;
+        const closed = new Promise((r) => s.close(r));
+        s.closeAllConnections(); // a keep-alive scrape must not hold the exit
+        return closed;
+      }),
+    );
+    log.info('exiting', { exitCode: code });
+    await endLog(log);
+    process.exit(code);
   };
 
   const controller = new HostNetworkController({
@@ -70,7 +92,8 @@ async function main(): Promise<number> {
     provider,
     log,
     metrics,
-    onLostLeadership: () => void exit(1, 'lost leadership'),
+    fence,
+    onLostLeadership: (why) => void exit(1, why),
   });
   const metricsServer = await serveMetrics(config.metricsBindAddress, metrics.registry);
   const healthServer = await serveHealth(config.healthBindAddress, { live: () => !exiting, ready: () => controller.ready });
@@ -90,6 +113,18 @@ async function main(): Promise<number> {
   });
   controller.start();
   return -1; // keep running
+}
+
+/** Ends the logger and waits (briefly) until its last line is written. */
+function endLog(log: ReturnType<typeof createLogger>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    log.on('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    log.end();
+  });
 }
 
 main().then(

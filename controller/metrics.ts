@@ -38,6 +38,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly cloudThrottled = new Counter({ name: 'hostnet_cloud_throttled_total', help: 'Cloud API requests refused by throttling (HTTP 429, APIG.0308).', labelNames: ['operation'], registers: [this.registry] });
+  readonly cloudWritesFenced = new Counter({
+    name: 'hostnet_cloud_writes_fenced_total',
+    help: 'Cloud writes not sent because this replica was stopping or had not renewed its leader lease within the renew deadline.',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
   readonly cloudRetries = new Counter({ name: 'hostnet_cloud_retries_total', help: 'Cloud API calls repeated after a retryable failure.', labelNames: ['operation'], registers: [this.registry] });
   readonly routesOwned = new Gauge({ name: 'hostnet_routes_owned', help: 'Routes in the table that carry this installation\'s mark.', labelNames: ['table'], registers: [this.registry] });
   readonly routesDesired = new Gauge({ name: 'hostnet_routes_desired', help: 'Routes this installation wants in the table.', labelNames: ['table'], registers: [this.registry] });

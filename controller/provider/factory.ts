@@ -2,19 +2,23 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { loadCredentials } from './credentials.js';
+import type { WriteFence } from './fence.js';
 import { createHuaweiProvider } from './huawei.js';
 import { MemoryProvider } from './memory.js';
 import type { CloudProvider } from './provider.js';
 
-export function createProvider(config: Config, log: Logger): CloudProvider {
+/** `fence` gates every write the provider sends (see fence.ts). */
+export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
     // Servers of the seed topology, so the examples in examples/ converge.
-    return new MemoryProvider({
+    const memory = new MemoryProvider({
       tables: config.routeTableIds.length > 0 ? config.routeTableIds : ['rtb-memory'],
       servers: ['a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a001', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a002', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003'],
       quota: config.routeTableCapacity,
     });
+    memory.fence = fence;
+    return memory;
   }
   const credentials = loadCredentials({ dir: config.cloudCredentialsDir });
   return createHuaweiProvider(
@@ -32,5 +36,6 @@ export function createProvider(config: Config, log: Logger): CloudProvider {
       userAgent: 'hostnet-controller',
     },
     log,
+    { fence },
   );
 }

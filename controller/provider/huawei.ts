@@ -19,6 +19,7 @@ import { CloudError } from './errors.js';
 import { createVpcClient, vpcSdk, withRawCapture, type RawCapture, type VpcClient } from './huawei-sdk.js';
 import { toCloudError } from './huawei-errors.js';
 import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
+import { isFencedError, type WriteFence } from './fence.js';
 import { TokenBucket } from './ratelimit.js';
 import { redact } from './credentials.js';
 import { covers, parseCidr } from '../cidr.js';
@@ -91,7 +92,12 @@ function toRoutes(resp: unknown): CloudRoute[] {
 export interface HuaweiProviderDeps {
   /** A prebuilt client (tests); by default one is built from the configuration. */
   client?: VpcClient;
+  /** Every write request passes it right before it is sent (see fence.ts). */
+  fence?: WriteFence;
 }
+
+/** The calls that change the cloud: each must pass the write fence. */
+const WRITE_OPERATIONS = new Set(['UpdateRouteTable', 'UpdatePort', 'NeutronUpdatePort', 'CreateSecurityGroupRule', 'NeutronCreateSecurityGroupRule']);
 
 export class HuaweiCloudProvider implements CloudProvider {
   readonly name: string;
@@ -100,6 +106,7 @@ export class HuaweiCloudProvider implements CloudProvider {
   private readonly limiter: TokenBucket;
   private readonly secrets: string[];
   private readonly tableLocks = new Map<string, Promise<unknown>>();
+  private readonly fence?: WriteFence;
 
   constructor(
     cfg: HuaweiProviderConfig,
@@ -112,6 +119,7 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.name = resolved.flavor;
     this.secrets = [credentials.ak, credentials.sk, credentials.securityToken].filter((x): x is string => !!x);
     this.limiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
+    this.fence = deps.fence;
     this.client =
       deps.client ??
       createVpcClient({
@@ -137,12 +145,14 @@ export class HuaweiCloudProvider implements CloudProvider {
 
   /** One SDK call: rate limit, deadline, raw capture, classification. */
   private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>): Promise<T> {
-    await this.limiter.acquire();
+    // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
+    await this.limiter.acquire(this.fence?.signal);
     const raw: RawCapture = {};
     const started = Date.now();
     const limitMs = this.config.timeoutMs + 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const request = withRawCapture(raw, () => fn(this.client));
+    const send = (): Promise<T> => withRawCapture(raw, () => fn(this.client));
+    const request = this.fence && WRITE_OPERATIONS.has(operation) ? this.fence.run(operation, send) : send();
     request.catch(() => undefined); // may settle after the deadline: never unhandled
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -156,6 +166,8 @@ export class HuaweiCloudProvider implements CloudProvider {
       this.log.debug('cloud call ok', { provider: this.name, operation, status: raw.status, requestId: raw.requestId, ms: Date.now() - started });
       return result;
     } catch (err) {
+      // Refused by the fence: never sent, so not a cloud error.
+      if (isFencedError(err)) throw err;
       const ce = toCloudError(operation, err, raw, this.secrets);
       this.log.debug('cloud call failed', {
         provider: this.name,

@@ -3,6 +3,7 @@
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { isCloudError } from './errors.js';
+import { isFencedError } from './fence.js';
 import type { CloudProvider } from './provider.js';
 
 const OPERATION: Record<string, string> = {
@@ -27,6 +28,8 @@ export function instrument(inner: CloudProvider, metrics: Metrics, log: Logger):
         log.debug('cloud call', { operation, durationMs: Math.round(seconds() * 1000), ...context(...args) });
         return r;
       } catch (err) {
+        // Never sent: counted and logged by the fence (hostnet_cloud_writes_fenced_total), not here.
+        if (isFencedError(err)) throw err;
         metrics.cloudDuration.observe({ operation }, seconds());
         const code = isCloudError(err) ? (err.code ?? String(err.httpStatus ?? err.kind)) : 'internal';
         metrics.cloudRequests.inc({ operation, outcome: 'error', code });

@@ -3,6 +3,7 @@
 // core benchmark, and for `--cloud-provider=memory` (trying the controller without a cloud).
 // The local VPC API emulator (test/emulator/) is the faithful one; this one is small and fast.
 import { CloudError } from './errors.js';
+import type { WriteFence } from './fence.js';
 import type {
   CloudProvider,
   CloudRoute,
@@ -12,6 +13,8 @@ import type {
   SourceDestCheckMode,
   SourceDestCheckResult,
 } from './provider.js';
+
+const MEMORY_WRITES = new Set(['UpdateRouteTable', 'UpdatePort', 'CreateSecurityGroupRule']);
 
 export interface MemoryCall {
   operation: string;
@@ -34,6 +37,8 @@ export class MemoryProvider implements CloudProvider {
   readonly failNext: { error: CloudError; operation?: string }[] = [];
   /** Artificial latency per call, to make concurrency visible in tests. */
   latencyMs = 0;
+  /** Every write passes it before it changes anything (see fence.ts). */
+  fence?: WriteFence;
 
   constructor(opts: { tables?: string[]; quota?: number; servers?: string[]; localRoutes?: string[] } = {}) {
     for (const id of opts.tables ?? ['rtb-1']) {
@@ -52,6 +57,8 @@ export class MemoryProvider implements CloudProvider {
 
   private async call(operation: string, extra: Omit<MemoryCall, 'operation' | 'ok'> = {}): Promise<void> {
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    // The change itself happens synchronously after this returns: checking here fences it.
+    if (MEMORY_WRITES.has(operation)) this.fence?.check(operation);
     const i = this.failNext.findIndex((f) => f.operation === undefined || f.operation === operation);
     if (i >= 0) {
       const [f] = this.failNext.splice(i, 1);

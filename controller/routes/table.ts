@@ -3,6 +3,7 @@
 // within the batch window) goes out in ONE UpdateRouteTable call; calls to a table never overlap.
 import type { CloudError } from '../provider/errors.js';
 import { isCloudError } from '../provider/errors.js';
+import { isFencedError } from '../provider/fence.js';
 import type { CloudProvider, CloudRoute, RouteBatch, RouteSpec } from '../provider/provider.js';
 import type { RouteTableState } from '../api/types.js';
 import { applyBatch, batchSize, destinationsOf, diffRoutes, splitBatch } from './diff.js';
@@ -22,12 +23,33 @@ export interface DriftFinding {
 /** Shared by all tables of one cloud account: throttling is per access key, not per table. */
 export class CloudGate {
   notBefore = 0;
+  private closed = false;
+  private readonly sleepers = new Map<NodeJS.Timeout, () => void>();
   async wait(): Promise<void> {
     const ms = this.notBefore - Date.now();
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    if (ms <= 0 || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.sleepers.delete(timer);
+        resolve();
+      }, ms);
+      this.sleepers.set(timer, resolve);
+    });
   }
   hold(ms: number): void {
     this.notBefore = Math.max(this.notBefore, Date.now() + ms);
+  }
+  /**
+   * Stopping: no timer of the gate is left running and nobody waits any more. What a waiter
+   * does next is refused by the closed write fence (see provider/fence.ts).
+   */
+  close(): void {
+    this.closed = true;
+    for (const [timer, wake] of this.sleepers) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.sleepers.clear();
   }
 }
 
@@ -77,6 +99,7 @@ export class RouteTable {
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
   private consecutiveFailures = 0;
+  private stopped = false;
   /** After an ambiguous failure (timeout, reset, 5xx) the write may have happened: re-read first. */
   private stale = false;
   /** UpdateRouteTable calls made; ShowRouteTable reads made. */
@@ -231,8 +254,9 @@ export class RouteTable {
     return findings;
   }
 
-  /** Resolves after a flush that started after this call has finished. */
+  /** Resolves after a flush that started after this call has finished (at once once stopped). */
   flush(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (!this.next) {
       this.next = deferred();
       if (!this.flushing) this.arm();
@@ -240,8 +264,21 @@ export class RouteTable {
     return this.next.promise;
   }
 
+  /**
+   * Stopping: no batch timer is left armed and none is armed again; whoever waits for a flush
+   * that will not happen is released. A batch already sent finishes (the write fence decides
+   * what may still go out).
+   */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.next?.resolve();
+    this.next = undefined;
+  }
+
   private arm(): void {
-    if (this.timer) return;
+    if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
@@ -323,6 +360,8 @@ export class RouteTable {
       for (const d of destinationsOf(batch)) this.failed.delete(d);
       return true;
     } catch (err) {
+      // Refused by the write fence (this replica is stopping or lost its lease): never sent.
+      if (isFencedError(err)) throw err;
       this.writes++;
       if (!isCloudError(err)) throw err;
       if (err.retryable) {

@@ -9,6 +9,7 @@ export interface TableOutcome extends RouteOutcome {
 export class RouteTableSet {
   readonly gate = new CloudGate();
   private tables: RouteTable[] = [];
+  private stopped = false;
 
   constructor(
     private readonly provider: CloudProvider,
@@ -20,6 +21,7 @@ export class RouteTableSet {
     const infos = await this.provider.listRouteTables();
     const known = new Map(this.tables.map((t) => [t.id, t]));
     this.tables = infos.map((i) => known.get(i.id) ?? new RouteTable(i.id, this.provider, { ...this.opts, gate: this.gate }));
+    if (this.stopped) for (const t of this.tables) t.stop();
     await Promise.all(this.tables.filter((t) => !t.loaded).map((t) => t.refresh()));
   }
 
@@ -43,6 +45,13 @@ export class RouteTableSet {
   /** Starts a flush of every table without waiting for it. */
   requestFlush(): void {
     for (const t of this.tables) void t.flush();
+  }
+
+  /** Stopping: every batch timer and the backoff gate end; nothing is armed again. */
+  stop(): void {
+    this.stopped = true;
+    this.gate.close();
+    for (const t of this.tables) t.stop();
   }
 
   async flushAll(): Promise<void> {

@@ -213,9 +213,8 @@ describe('e2e: logs, secrets and kubectl describe', function () {
       assert.ok(emu.calls.length > 0 && emu.calls.every((c) => c.status === 401), `every call answered 401: ${JSON.stringify(emu.calls.map((c) => [c.operation, c.status]))}`);
       assert.match(logs, /APIGW\.0301/, 'the log names the error code');
       assertNoSecret('the controller log', logs);
-      // It stops (for the pod's restart to retry). The exit status should be 1, but main.ts
-      // schedules process.exit(code) on an unref'd timer and the process ends first with 0.
-      assert.notEqual(code, 'still running', `the controller gives up after the failed start-up sync:\n${logs}`);
+      // It stops with status 1 (a failed start-up), so that the pod's restart retries.
+      assert.equal(code, 1, `the controller gives up after the failed start-up sync with exit status 1:\n${logs}`);
       assert.match(logs, /start-up sync failed; exiting so that a fresh start retries it/);
       const hns = JSON.stringify(await Promise.all(['ecs-1', 'ecs-2'].map(getHn)));
       assertNoSecret('the HostNetworks', hns);
