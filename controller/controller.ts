@@ -15,6 +15,7 @@ import { HostNetworkInformer } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { KubeStatusWriter, type StatusWriter } from './kube/status.js';
 import { WorkQueue } from './kube/workqueue.js';
+import { ledgerName } from './installation.js';
 import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -60,13 +61,15 @@ export class HostNetworkController {
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
+    // parseConfig leaves it empty without the flag; main.ts resolves it (installation.ts).
+    if (!config.installationId || !config.leaderElectionId) throw new Error('installation id not resolved (see withInstallationId)');
     this.identity = o.identity ?? `${hostname()}_${process.pid}`;
     this.pool = parseCidr(config.poolCidr)!;
     this.events = o.events ?? new EventRecorder(kc, config.eventNamespace, 'hostnet-controller', this.identity, log);
     this.status = o.statusWriter ?? new KubeStatusWriter(kc);
     const allocator = new BlockAllocator(config.poolCidr, config.blockSize, config.vpcSubnets);
     this.ledger = new Ledger(
-      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, `hostnet-allocations-${config.installationId}`, config.installationId),
+      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, ledgerName(config.installationId), config.installationId),
       allocator,
       log,
       // Without leader election this is the only replica (running two that way is unsupported).

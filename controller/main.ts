@@ -2,7 +2,8 @@
 // Entry point: configuration, logging, metrics and health endpoints, the cloud provider, and the
 // controller; graceful shutdown on SIGTERM/SIGINT.
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import { ConfigError, parseConfig, usage, withInstallationId, type Config } from './config.js';
+import { resolveInstallationId } from './installation.js';
 import { HostNetworkController } from './controller.js';
 import { serveHealth, serveMetrics } from './health.js';
 import { createLogger } from './logger.js';
@@ -42,8 +43,23 @@ async function main(): Promise<number> {
   const metrics = new Metrics();
   let provider;
   let kc;
+  let installationSource;
   try {
     kc = loadKubeConfig(config);
+    // Before anything is built: the id names the routes, the Lease and the ledger.
+    const installation = await resolveInstallationId(kc, {
+      explicit: config.installationIdExplicit ? config.installationId : undefined,
+      namespace: config.leaderElectionNamespace,
+      leaseChecked: config.leaderElect && !config.leaderElectionIdExplicit,
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; set --installation-id, or let the controller get namespaces/kube-system`);
+    });
+    config = withInstallationId(config, installation.id);
+    installationSource = installation.source;
+    if (installation.source === 'legacy') {
+      log.warn(`keeping the installation id "${installation.id}": this namespace holds its ledger or Lease; set --installation-id=${installation.id} explicitly to make that permanent`);
+    }
+    metrics.installationInfo.set({ installation_id: config.installationId, source: installation.source }, 1);
     provider = instrument(createProvider(config, log), metrics, log);
   } catch (err) {
     log.error(`start-up failed: ${(err as Error).message}`);
@@ -84,6 +100,7 @@ async function main(): Promise<number> {
     blockSize: config.blockSize,
     provider: config.cloudProvider,
     installation: config.installationId,
+    installationSource,
     leaderElection: config.leaderElect ? `${config.leaderElectionNamespace}/${config.leaderElectionId}` : 'off',
     metrics: config.metricsBindAddress,
     health: config.healthBindAddress,
