@@ -4,6 +4,7 @@
 // and only then reconcile. A periodic full sync re-reads every table and repairs drift.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BlockAllocator } from './allocator.js';
 import { ConditionType, EventReason, Reason, getCondition } from './api/conditions.js';
 import type { HostNetwork } from './api/types.js';
@@ -19,6 +20,7 @@ import { ledgerName } from './installation.js';
 import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { isCloudError } from './provider/errors.js';
 import type { CloudProvider } from './provider/provider.js';
 import { Reconciler } from './reconciler.js';
 import { isOwnedBy, markFor, ownerFromMark } from './routes/marks.js';
@@ -58,6 +60,8 @@ export class HostNetworkController {
   private metricsTimer?: NodeJS.Timeout;
   private leadPromise?: Promise<void>;
   private readonly pool;
+  /** Aborted when reconciling stops (ends the start-up sync's wait for the auth backoff). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
@@ -203,7 +207,7 @@ export class HostNetworkController {
     metrics.leader.set(1);
     const t0 = Date.now();
     await this.informer.start();
-    await this.tables.init();
+    await this.initTablesPatiently();
     this.reserveLocalRoutes();
     await this.ledger.load();
     await this.recoverBlocks();
@@ -229,6 +233,28 @@ export class HostNetworkController {
       recovered: this.recovered.size,
       durationMs: Date.now() - t0,
     });
+  }
+
+  /**
+   * The start-up read of the route tables. Refused credentials wait out the provider's auth
+   * backoff here instead of failing the start-up: exiting would restart the process, whose first
+   * call signs with the bad key again — a crash loop into the cloud's AK lockout. The provider
+   * logs each backoff once; Ready stays false meanwhile.
+   */
+  private async initTablesPatiently(): Promise<void> {
+    for (;;) {
+      try {
+        await this.tables.init();
+        return;
+      } catch (err) {
+        if (!isCloudError(err) || err.kind !== 'auth' || this.stopped) throw err;
+        this.o.log.debug('start-up sync waits for the cloud auth backoff', { retryAfterMs: err.retryAfterMs });
+        // A fresh refusal carries no wait yet: the next attempt, a moment later, is refused
+        // locally and says how long the backoff is.
+        await delay(err.retryAfterMs ?? 1000, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        if (this.stopped) throw err;
+      }
+    }
   }
 
   /** The VPC's own subnets (local routes) are never handed out. */
@@ -335,6 +361,7 @@ export class HostNetworkController {
   private async stopReconciling(graceMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     this.leading = false;
     this.o.metrics.leader.set(0);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
