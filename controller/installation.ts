@@ -66,7 +66,7 @@ async function exists(read: () => Promise<unknown>, what: string): Promise<boole
     return true;
   } catch (err) {
     if (kubeStatusCode(err) === 404) return false;
-    throw new InstallationIdError(`cannot tell whether ${what} exists: ${describeKubeError(err)}`);
+    throw new InstallationIdError(`cannot tell whether ${what} exists (it decides the installation id): ${describeKubeError(err)}; set --installation-id, or let the controller get it`);
   }
 }
 
@@ -97,9 +97,9 @@ export async function resolveInstallationId(
     try {
       kubeSystemUid = (await core.readNamespace({ name: 'kube-system' })).metadata?.uid;
     } catch (err) {
-      throw new InstallationIdError(`cannot read namespace kube-system to derive the installation id: ${describeKubeError(err)}`);
+      throw new InstallationIdError(`cannot read namespace kube-system to derive the installation id: ${describeKubeError(err)}; set --installation-id, or let the controller get namespaces/kube-system`);
     }
-    if (!kubeSystemUid) throw new InstallationIdError('namespace kube-system has no UID to derive the installation id from');
+    if (!kubeSystemUid) throw new InstallationIdError('namespace kube-system has no UID to derive the installation id from; set --installation-id');
   }
   return decideInstallationId({ legacyLedger, legacyLease, kubeSystemUid, namespace: opts.namespace });
 }

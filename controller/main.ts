@@ -51,8 +51,6 @@ async function main(): Promise<number> {
       explicit: config.installationIdExplicit ? config.installationId : undefined,
       namespace: config.leaderElectionNamespace,
       leaseChecked: config.leaderElect && !config.leaderElectionIdExplicit,
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}; set --installation-id, or let the controller get namespaces/kube-system`);
     });
     config = withInstallationId(config, installation.id);
     installationSource = installation.source;
