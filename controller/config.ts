@@ -3,6 +3,7 @@
 // instead of surfacing later as a confusing reconcile error.
 import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
+import { leaseName } from './installation.js';
 
 export type ProviderName = 'huaweicloud' | 'otc' | 'memory';
 
@@ -11,7 +12,13 @@ export interface Config {
   poolCidr: string;
   blockSize: number;
   vpcSubnets: string[];
+  /**
+   * Empty until start-up resolved it (controller/installation.ts): without the flag it is derived
+   * from the cluster, so parseConfig cannot know it. withInstallationId() fills it in.
+   */
   installationId: string;
+  /** True when --installation-id (or its variable) was given. */
+  installationIdExplicit: boolean;
   cloudProvider: ProviderName;
   cloudRegion?: string;
   cloudEndpoint?: string;
@@ -35,7 +42,9 @@ export interface Config {
   healthBindAddress: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
+  /** Empty until the installation id is known, unless --leader-election-id was given. */
   leaderElectionId: string;
+  leaderElectionIdExplicit: boolean;
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
@@ -57,7 +66,10 @@ export const FLAGS: Record<string, FlagDef> = {
   'pool-cidr': { type: 'string', default: '10.0.0.0/16', help: 'The pool the container blocks are cut from. Must not be a VPC subnet.' },
   'block-size': { type: 'string', default: '24', help: 'Prefix length of each host block (e.g. 24 for 10.0.2.0/24).' },
   'vpc-subnets': { type: 'string', default: '', help: 'Comma-separated CIDRs never to allocate (the VPC subnets). The local routes of the managed route tables are added automatically.' },
-  'installation-id': { type: 'string', default: 'default', help: 'Names this installation in route descriptions, the lease and the allocation ledger. Two installations on one VPC need different ids.' },
+  'installation-id': {
+    type: 'string',
+    help: 'Names this installation in route descriptions ("hostnet:<id>:<host>"), the lease and the allocation ledger; routes of other ids are never modified or deleted. Default: "default" when this namespace already holds that installation\'s ledger or lease (an installation from before ids were derived), else derived from the kube-system namespace UID (cluster-<8 hex>-<4 hex>), so two clusters never share one.',
+  },
   'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), or memory (an in-process fake for trying the controller without a cloud).' },
   'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com).' },
   'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com).' },
@@ -96,6 +108,15 @@ export const FLAGS: Record<string, FlagDef> = {
 };
 
 export class ConfigError extends Error {}
+
+/** What --installation-id accepts (it goes into route descriptions and object names). */
+export const INSTALLATION_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/** The configuration with the installation id resolved at start-up (and the Lease named after it). */
+export function withInstallationId(config: Config, installationId: string): Config {
+  if (!INSTALLATION_ID.test(installationId)) throw new ConfigError(`installation id ${JSON.stringify(installationId)} is not valid`);
+  return { ...config, installationId, leaderElectionId: config.leaderElectionIdExplicit ? config.leaderElectionId : leaseName(installationId) };
+}
 
 export function usage(): string {
   const lines = [
@@ -198,7 +219,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 
   const vpcSubnets = list('vpc-subnets').map((s) => normalizeCidr(s) ?? bad('vpc-subnets', `${s} is not an IPv4 network address`));
   const installationId = raw('installation-id') ?? '';
-  if (!/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/.test(installationId)) {
+  const installationIdExplicit = values['installation-id'] !== undefined || (env[envName('installation-id')] ?? '') !== '';
+  if (installationIdExplicit && !INSTALLATION_ID.test(installationId)) {
     bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
   }
   const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory'] as const);
@@ -233,6 +255,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       blockSize,
       vpcSubnets,
       installationId,
+      installationIdExplicit,
       cloudProvider,
       cloudRegion,
       cloudEndpoint,
@@ -256,7 +279,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       healthBindAddress: address('health-bind-address'),
       leaderElect: bool('leader-elect'),
       leaderElectionNamespace: str('leader-election-namespace') ?? env.POD_NAMESPACE ?? 'default',
-      leaderElectionId: str('leader-election-id') ?? `hostnet-controller-${installationId}`,
+      leaderElectionId: str('leader-election-id') ?? (installationId ? leaseName(installationId) : ''),
+      leaderElectionIdExplicit: str('leader-election-id') !== undefined,
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,

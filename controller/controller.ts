@@ -4,6 +4,7 @@
 // and only then reconcile. A periodic full sync re-reads every table and repairs drift.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BlockAllocator } from './allocator.js';
 import { ConditionType, EventReason, Reason, getCondition } from './api/conditions.js';
 import type { HostNetwork } from './api/types.js';
@@ -15,10 +16,12 @@ import { HostNetworkInformer } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { KubeStatusWriter, type StatusWriter } from './kube/status.js';
 import { WorkQueue } from './kube/workqueue.js';
+import { ledgerName } from './installation.js';
 import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { WriteFence, isFencedError } from './provider/fence.js';
+import { isCloudError } from './provider/errors.js';
 import type { CloudProvider } from './provider/provider.js';
 import { Reconciler } from './reconciler.js';
 import { isOwnedBy, markFor, ownerFromMark } from './routes/marks.js';
@@ -68,6 +71,8 @@ export class HostNetworkController {
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
+    // parseConfig leaves it empty without the flag; main.ts resolves it (installation.ts).
+    if (!config.installationId || !config.leaderElectionId) throw new Error('installation id not resolved (see withInstallationId)');
     this.identity = o.identity ?? `${hostname()}_${process.pid}`;
     this.pool = parseCidr(config.poolCidr)!;
     this.fence = o.fence ?? new WriteFence();
@@ -83,7 +88,7 @@ export class HostNetworkController {
     this.status = o.statusWriter ?? new KubeStatusWriter(kc);
     const allocator = new BlockAllocator(config.poolCidr, config.blockSize, config.vpcSubnets);
     this.ledger = new Ledger(
-      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, `hostnet-allocations-${config.installationId}`, config.installationId),
+      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, ledgerName(config.installationId), config.installationId),
       allocator,
       log,
       // Without leader election this is the only replica (running two that way is unsupported).
@@ -226,7 +231,7 @@ export class HostNetworkController {
     metrics.leader.set(1);
     const t0 = Date.now();
     await this.informer.start();
-    await this.tables.init();
+    await this.initTablesPatiently();
     this.reserveLocalRoutes();
     await this.ledger.load();
     await this.recoverBlocks();
@@ -254,6 +259,28 @@ export class HostNetworkController {
       recovered: this.recovered.size,
       durationMs: Date.now() - t0,
     });
+  }
+
+  /**
+   * The start-up read of the route tables. Refused credentials wait out the provider's auth
+   * backoff here instead of failing the start-up: exiting would restart the process, whose first
+   * call signs with the bad key again — a crash loop into the cloud's AK lockout. The provider
+   * logs each backoff once; Ready stays false meanwhile.
+   */
+  private async initTablesPatiently(): Promise<void> {
+    for (;;) {
+      try {
+        await this.tables.init();
+        return;
+      } catch (err) {
+        if (!isCloudError(err) || err.kind !== 'auth' || this.stopped) throw err;
+        this.o.log.debug('start-up sync waits for the cloud auth backoff', { retryAfterMs: err.retryAfterMs });
+        // A fresh refusal carries no wait yet: the next attempt, a moment later, is refused
+        // locally and says how long the backoff is.
+        await delay(err.retryAfterMs ?? 1000, undefined, { signal: this.fence.signal }).catch(() => undefined);
+        if (this.stopped) throw err;
+      }
+    }
   }
 
   /** The VPC's own subnets (local routes) are never handed out. */

@@ -5,7 +5,8 @@
 // Exit status: 0 after SIGTERM/SIGINT (or --help/--version), 1 after a failed start-up sync or
 // lost leadership (the pod's restart retries), 2 for bad configuration.
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import { ConfigError, parseConfig, usage, withInstallationId, type Config } from './config.js';
+import { resolveInstallationId } from './installation.js';
 import { HostNetworkController } from './controller.js';
 import { serveHealth, serveMetrics } from './health.js';
 import { createLogger } from './logger.js';
@@ -51,8 +52,32 @@ async function main(): Promise<number> {
   });
   let provider;
   let kc;
+  let installationSource;
   try {
     kc = loadKubeConfig(config);
+  } catch (err) {
+    log.error(`start-up failed: ${(err as Error).message}`);
+    return 2;
+  }
+  try {
+    // Before anything is built: the id names the routes, the Lease and the ledger. It needs the
+    // API server, so a failure here is a failed start-up (1), not bad configuration.
+    const installation = await resolveInstallationId(kc, {
+      explicit: config.installationIdExplicit ? config.installationId : undefined,
+      namespace: config.leaderElectionNamespace,
+      leaseChecked: config.leaderElect && !config.leaderElectionIdExplicit,
+    });
+    config = withInstallationId(config, installation.id);
+    installationSource = installation.source;
+    if (installation.source === 'legacy') {
+      log.warn(`keeping the installation id "${installation.id}": this namespace holds its ledger or Lease; set --installation-id=${installation.id} explicitly to make that permanent`);
+    }
+    metrics.installationInfo.set({ installation_id: config.installationId, source: installation.source }, 1);
+  } catch (err) {
+    log.error(`start-up failed: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
     provider = instrument(createProvider(config, log, fence), metrics, log);
   } catch (err) {
     log.error(`start-up failed: ${(err as Error).message}`);
@@ -107,6 +132,7 @@ async function main(): Promise<number> {
     blockSize: config.blockSize,
     provider: config.cloudProvider,
     installation: config.installationId,
+    installationSource,
     leaderElection: config.leaderElect ? `${config.leaderElectionNamespace}/${config.leaderElectionId}` : 'off',
     metrics: config.metricsBindAddress,
     health: config.healthBindAddress,

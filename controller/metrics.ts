@@ -8,6 +8,12 @@ export class Metrics {
   readonly registry = new Registry();
 
   readonly buildInfo = new Gauge({ name: 'hostnet_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node_version'], registers: [this.registry] });
+  readonly installationInfo = new Gauge({
+    name: 'hostnet_installation_info',
+    help: 'The installation id in this controller\'s route marks, Lease and ledger, and where it came from (flag, legacy, cluster); always 1.',
+    labelNames: ['installation_id', 'source'],
+    registers: [this.registry],
+  });
   readonly reconcileTotal = new Counter({ name: 'hostnet_reconcile_total', help: 'Reconciles of HostNetworks by result (success, error, requeue).', labelNames: ['result'], registers: [this.registry] });
   readonly reconcileDuration = new Histogram({
     name: 'hostnet_reconcile_duration_seconds',

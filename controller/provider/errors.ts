@@ -26,6 +26,8 @@ export interface CloudErrorInit {
   /** The cloud's own message, never containing credentials. */
   cloudMessage?: string;
   requestId?: string;
+  /** The provider sends nothing for this long (auth backoff): when a retry can succeed at the earliest. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -36,6 +38,7 @@ export class CloudError extends Error {
   readonly code?: string;
   readonly cloudMessage?: string;
   readonly requestId?: string;
+  readonly retryAfterMs?: number;
 
   constructor(init: CloudErrorInit) {
     super(CloudError.describe(init), { cause: init.cause });
@@ -46,6 +49,7 @@ export class CloudError extends Error {
     this.code = init.code;
     this.cloudMessage = init.cloudMessage;
     this.requestId = init.requestId;
+    this.retryAfterMs = init.retryAfterMs;
   }
 
   get retryable(): boolean {

@@ -6,7 +6,7 @@
 // huawei-sdk.ts (RawCapture) is therefore parsed first, the exception second.
 
 import { CloudError, type CloudErrorKind } from './errors.js';
-import type { RawCapture } from './huawei-sdk.js';
+import { MAX_RESPONSE_BYTES, type RawCapture } from './huawei-sdk.js';
 import { redact } from './credentials.js';
 
 /**
@@ -158,6 +158,47 @@ function sdkException(err: unknown): SdkExceptionLike | undefined {
 }
 
 /**
+ * What a successful answer of one operation must hold: undefined when it does, else what is
+ * missing (e.g. "routetable.routes is not a list").
+ */
+export type ShapeCheck = (body: Record<string, unknown>) => string | undefined;
+
+/**
+ * A 2xx answer that cannot be believed: not JSON (a proxy's page, a body cut short), empty, or
+ * JSON without what the operation returns. Treated like a timeout — `transient`, so the call is
+ * retried and a write counts as ambiguous (the route writer re-reads the table before the next
+ * write) — and never as success: an empty or truncated table read is not an empty table.
+ * Undefined when the answer is fine, or when no answer was captured (nothing to judge).
+ */
+export function untrustworthySuccess(operation: string, raw: RawCapture, check?: ShapeCheck): CloudError | undefined {
+  if (raw.status === undefined || raw.status < 200 || raw.status >= 300) return undefined;
+  let problem: string | undefined;
+  if (raw.unparsable) problem = `a body that is not JSON (${describeText(raw.data)})`;
+  else if (raw.data === undefined || raw.data === null || raw.data === '') problem = 'an empty body';
+  else if (!obj(raw.data)) problem = 'a body that is not a JSON object';
+  else {
+    const missing = check?.(obj(raw.data)!);
+    if (missing) problem = `a body without the expected content: ${missing}`;
+  }
+  if (!problem) return undefined;
+  return new CloudError({
+    kind: 'transient',
+    operation,
+    httpStatus: raw.status,
+    cloudMessage: `the cloud answered with ${problem}; not believed (retried, and a write is treated as possibly applied)`,
+    requestId: raw.requestId,
+  });
+}
+
+function describeText(data: unknown): string {
+  const text = typeof data === 'string' ? data : '';
+  const head = text.slice(0, 40).replace(/\s+/g, ' ');
+  return `${text.length} characters, starting ${JSON.stringify(head)}`;
+}
+
+const TOO_LARGE = /maxContentLength size of (\d+) exceeded/;
+
+/**
  * Classifies a failed call. `raw` is what the transport captured (may be empty: no response);
  * `secrets` are removed from every message that ends up in the CloudError.
  */
@@ -185,6 +226,20 @@ export function toCloudError(operation: string, err: unknown, raw: RawCapture = 
 
   // No HTTP error status: the request never got an answer (timeout, refused, reset, DNS, ...).
   const message = sdk?.errorMsg ?? (err instanceof Error ? err.message : String(err));
+  const tooLarge = TOO_LARGE.exec(message) ?? TOO_LARGE.exec(err instanceof Error ? err.message : '');
+  if (tooLarge) {
+    // axios stopped reading at the cap (huawei-sdk.ts): ambiguous like a reset — a write may
+    // have been applied.
+    const cap = Number(tooLarge[1]);
+    return new CloudError({
+      kind: 'transient',
+      operation,
+      httpStatus: raw.status,
+      cloudMessage: `the answer is larger than the ${cap === MAX_RESPONSE_BYTES ? `${MAX_RESPONSE_BYTES / 1024 / 1024} MiB` : `${cap}-byte`} response cap; not read (a broken or hostile endpoint?)`,
+      requestId: raw.requestId,
+      cause: sdk ?? err,
+    });
+  }
   if (sdk || NETWORK_ERROR.test(message) || isNodeNetworkError(err)) {
     return new CloudError({
       kind: 'transient',

@@ -12,6 +12,10 @@
 //    client's axios instance: a response transformer (which axios runs for error responses too,
 //    with the body, the headers and the status) records them into an AsyncLocalStorage slot
 //    that the caller opened around the SDK call, so concurrent calls never mix.
+//  - The core sets axios' maxContentLength to Infinity: a 50 MB answer was read, parsed and held
+//    whole (peak RSS 721 MiB against the chart's 384Mi limit). MAX_RESPONSE_BYTES caps it.
+//  - A 2xx answer whose body is not JSON reaches the caller as success (the SDK builds an empty
+//    response object from it): the capture says so (`unparsable`) for the provider to refuse it.
 
 import './sdk-quiet.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -37,7 +41,16 @@ export interface RawCapture {
   requestId?: string;
   /** The parsed body (JSON), or the raw text when it is not JSON. */
   data?: unknown;
+  /** The body was neither empty nor JSON. */
+  unparsable?: boolean;
 }
+
+/**
+ * The largest answer read from the cloud. A route table at its quota (a few thousand routes at
+ * ~200 bytes each) is under 1 MiB; a bigger answer is broken or hostile, and reading it whole
+ * would take the controller past its memory limit.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 const captureStore = new AsyncLocalStorage<RawCapture>();
 
@@ -61,11 +74,12 @@ function headerValue(headers: unknown, name: string): string | undefined {
  */
 export function captureResponse(data: unknown, headers?: unknown, status?: number): unknown {
   let parsed = data;
+  let unparsable = false;
   if (typeof parsed === 'string' && parsed.trim() !== '') {
     try {
       parsed = JSON.parse(parsed);
     } catch {
-      /* not JSON: keep the text */
+      unparsable = true; // not JSON: keep the text
     }
   }
   const capture = captureStore.getStore();
@@ -73,6 +87,7 @@ export function captureResponse(data: unknown, headers?: unknown, status?: numbe
     capture.status = status;
     capture.requestId = headerValue(headers, 'x-request-id') ?? headerValue(headers, 'x-openstack-request-id');
     capture.data = parsed;
+    capture.unparsable = unparsable;
   }
   return parsed;
 }
@@ -85,6 +100,8 @@ export interface VpcClientOptions {
   securityToken?: string;
   timeoutMs: number;
   userAgent: string;
+  /** Default MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
 
 /** Builds a v2 VpcClient (route tables, ports, security-group rules) with the safe options. */
@@ -100,6 +117,9 @@ export function createVpcClient(opts: VpcClientOptions): VpcClient {
       axiosRequestConfig: {
         timeout: opts.timeoutMs,
         transformResponse: [captureResponse],
+        // axios stops reading and fails the request past this many bytes (the SDK's default is
+        // Infinity); huawei-errors.ts turns that into a CloudError naming the cap.
+        maxContentLength: opts.maxResponseBytes ?? MAX_RESPONSE_BYTES,
       },
     })
     .build();

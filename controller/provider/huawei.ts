@@ -17,7 +17,8 @@ import type {
 } from './provider.js';
 import { CloudError } from './errors.js';
 import { createVpcClient, vpcSdk, withRawCapture, type RawCapture, type VpcClient } from './huawei-sdk.js';
-import { toCloudError } from './huawei-errors.js';
+import { toCloudError, untrustworthySuccess, type ShapeCheck } from './huawei-errors.js';
+import { AuthBackoff } from './auth-backoff.js';
 import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
 import { isFencedError, type WriteFence } from './fence.js';
 import { TokenBucket } from './ratelimit.js';
@@ -94,10 +95,35 @@ export interface HuaweiProviderDeps {
   client?: VpcClient;
   /** Every write request passes it right before it is sent (see fence.ts). */
   fence?: WriteFence;
+  /** The auth backoff (tests shorten it). */
+  authBackoff?: AuthBackoff;
 }
 
 /** The calls that change the cloud: each must pass the write fence. */
 const WRITE_OPERATIONS = new Set(['UpdateRouteTable', 'UpdatePort', 'NeutronUpdatePort', 'CreateSecurityGroupRule', 'NeutronCreateSecurityGroupRule']);
+
+/** What each operation's successful answer must hold (see untrustworthySuccess). */
+const isList = (v: unknown): boolean => Array.isArray(v);
+const isObject = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v);
+const SHAPES: Record<string, ShapeCheck> = {
+  ShowRouteTable: (b) => {
+    const t = rec(b.routetable);
+    if (!isObject(b.routetable)) return 'no routetable object';
+    if (!isList(t.routes)) return 'routetable.routes is not a list';
+    const bad = arr(t.routes).findIndex((r) => typeof rec(r).destination !== 'string' || typeof rec(r).type !== 'string');
+    return bad >= 0 ? `routetable.routes[${bad}] has no destination or type` : undefined;
+  },
+  ListRouteTables: (b) => (isList(b.routetables) ? undefined : 'routetables is not a list'),
+  UpdateRouteTable: (b) => (isObject(b.routetable) ? undefined : 'no routetable object'),
+  ListPorts: (b) => (isList(b.ports) ? undefined : 'ports is not a list'),
+  NeutronListPorts: (b) => (isList(b.ports) ? undefined : 'ports is not a list'),
+  UpdatePort: (b) => (isObject(b.port) ? undefined : 'no port object'),
+  NeutronUpdatePort: (b) => (isObject(b.port) ? undefined : 'no port object'),
+  ListSecurityGroupRules: (b) => (isList(b.security_group_rules) ? undefined : 'security_group_rules is not a list'),
+  NeutronListSecurityGroupRules: (b) => (isList(b.security_group_rules) ? undefined : 'security_group_rules is not a list'),
+  CreateSecurityGroupRule: (b) => (isObject(b.security_group_rule) ? undefined : 'no security_group_rule object'),
+  NeutronCreateSecurityGroupRule: (b) => (isObject(b.security_group_rule) ? undefined : 'no security_group_rule object'),
+};
 
 export class HuaweiCloudProvider implements CloudProvider {
   readonly name: string;
@@ -107,6 +133,7 @@ export class HuaweiCloudProvider implements CloudProvider {
   private readonly secrets: string[];
   private readonly tableLocks = new Map<string, Promise<unknown>>();
   private readonly fence?: WriteFence;
+  private readonly auth: AuthBackoff;
 
   constructor(
     cfg: HuaweiProviderConfig,
@@ -120,6 +147,7 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.secrets = [credentials.ak, credentials.sk, credentials.securityToken].filter((x): x is string => !!x);
     this.limiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
     this.fence = deps.fence;
+    this.auth = deps.authBackoff ?? new AuthBackoff();
     this.client =
       deps.client ??
       createVpcClient({
@@ -143,8 +171,10 @@ export class HuaweiCloudProvider implements CloudProvider {
     });
   }
 
-  /** One SDK call: rate limit, deadline, raw capture, classification. */
+  /** One SDK call: auth backoff, rate limit, deadline, raw capture, answer check, classification. */
   private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>): Promise<T> {
+    const admitted = this.auth.admit(operation);
+    if (!admitted.send) throw admitted.error;
     // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
     await this.limiter.acquire(this.fence?.signal);
     const raw: RawCapture = {};
@@ -163,12 +193,34 @@ export class HuaweiCloudProvider implements CloudProvider {
     });
     try {
       const result = await Promise.race([request, deadline]);
+      const untrusted = untrustworthySuccess(operation, raw, SHAPES[operation]);
+      if (untrusted) throw untrusted;
       this.log.debug('cloud call ok', { provider: this.name, operation, status: raw.status, requestId: raw.requestId, ms: Date.now() - started });
+      this.auth.succeeded();
       return result;
     } catch (err) {
       // Refused by the fence: never sent, so not a cloud error.
       if (isFencedError(err)) throw err;
-      const ce = toCloudError(operation, err, raw, this.secrets);
+      // The SDK may also throw on a 2xx it could not read: judge the answer the same way.
+      const ce = (err instanceof CloudError ? err : untrustworthySuccess(operation, raw, SHAPES[operation])) ?? toCloudError(operation, err, raw, this.secrets);
+      if (ce.kind === 'auth') {
+        const waitMs = this.auth.failed(ce);
+        if (waitMs > 0) {
+          this.log.error('the cloud refused the credentials; no cloud call until the backoff is over (5 bad signatures lock the access key for everyone)', {
+            provider: this.name,
+            operation,
+            status: ce.httpStatus,
+            code: ce.code,
+            requestId: ce.requestId,
+            consecutiveFailures: this.auth.consecutiveFailures,
+            backoffSeconds: Math.round(waitMs / 1000),
+          });
+        }
+      } else if (ce.httpStatus !== undefined) {
+        this.auth.succeeded(); // an answer past the gateway's signature check
+      } else {
+        this.auth.settled();
+      }
       this.log.debug('cloud call failed', {
         provider: this.name,
         operation,

@@ -24,7 +24,7 @@ export interface CallRecord {
   /** For UpdateRouteTable: the size of the delta as sent. */
   delta?: { add: number; mod: number; del: number };
   /** The injected fault that shaped this call, if any. */
-  fault?: 'failNext' | 'errorRate' | 'timeout' | 'reset';
+  fault?: 'failNext' | 'errorRate' | 'timeout' | 'reset' | `badBody:${string}`;
 }
 
 export class CallLog {

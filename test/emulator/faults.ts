@@ -29,6 +29,29 @@ export interface ResetSpec {
   apply?: boolean;
 }
 
+/**
+ * A 2xx answer that a client must not believe. Our own guesses at what goes wrong between the
+ * VPC service and a client (a proxy's error page, a body cut short, a gateway answering {}),
+ * not documented behaviour of Huawei Cloud:
+ *  - invalidJson: 200 with a text/HTML body under a JSON content type;
+ *  - empty: 200 with no body;
+ *  - wrongShape: 200 with valid JSON that lacks the operation's object ({"result":"ok"});
+ *  - truncated: 200 with the real answer cut in half (Content-Length matching the cut);
+ *  - oversized: 200 with the real answer padded to `bytes` (default 50 MB) with extra routes.
+ */
+export type BadBodyKind = 'invalidJson' | 'empty' | 'wrongShape' | 'truncated' | 'oversized';
+export const BAD_BODY_KINDS: readonly BadBodyKind[] = ['invalidJson', 'empty', 'wrongShape', 'truncated', 'oversized'];
+
+export interface BadBodySpec {
+  count?: number;
+  operation?: string;
+  body: BadBodyKind;
+  /** Apply the call to the state first (default true: the cloud did it, the answer is garbled). */
+  apply?: boolean;
+  /** For oversized: the body's size in bytes (default 50,000,000). */
+  bytes?: number;
+}
+
 /** Per operation (or "*") probability 0..1 of failing a call; `status` (default 500) and `code` apply to all. */
 export type ErrorRateSpec = { status?: number; code?: string } & { [operation: string]: number | string | undefined };
 
@@ -40,13 +63,15 @@ export interface FaultSpec {
   failNext?: FailSpec | FailSpec[];
   timeoutNext?: TimeoutSpec | TimeoutSpec[];
   resetNext?: ResetSpec | ResetSpec[];
+  badBodyNext?: BadBodySpec | BadBodySpec[];
 }
 
 export type FaultAction =
   | { kind: 'none' }
   | { kind: 'fail'; status: number; code?: string; message?: string; source: 'failNext' | 'errorRate' }
   | { kind: 'timeout'; ms?: number; apply: boolean }
-  | { kind: 'reset'; apply: boolean };
+  | { kind: 'reset'; apply: boolean }
+  | { kind: 'badBody'; body: BadBodyKind; apply: boolean; bytes: number };
 
 interface Pending<T> {
   spec: T;
@@ -74,6 +99,7 @@ export class FaultControl {
   private fails: Pending<FailSpec>[] = [];
   private timeouts: Pending<TimeoutSpec>[] = [];
   private resets: Pending<ResetSpec>[] = [];
+  private badBodies: Pending<BadBodySpec>[] = [];
 
   /**
    * @param baseLatency latency and jitter from the emulator options, restored by clear().
@@ -109,12 +135,18 @@ export class FaultControl {
       return { spec: t, left: checkCount(t.count) };
     });
     const resets = asList(spec.resetNext).map((r) => ({ spec: r, left: checkCount(r.count) }));
+    const badBodies = asList(spec.badBodyNext).map((b) => {
+      if (!BAD_BODY_KINDS.includes(b.body)) throw new RangeError(`badBodyNext.body must be one of ${BAD_BODY_KINDS.join(', ')}`);
+      if (b.bytes !== undefined && (!Number.isInteger(b.bytes) || b.bytes < 1 || b.bytes > 500_000_000)) throw new RangeError('badBodyNext.bytes must be an integer 1..500000000');
+      return { spec: b, left: checkCount(b.count) };
+    });
     if (spec.latencyMs !== undefined) this.latencyOverride = spec.latencyMs;
     if (spec.jitterMs !== undefined) this.jitterOverride = spec.jitterMs;
     if (spec.errorRate !== undefined) this.errorRate = { ...spec.errorRate };
     this.fails.push(...fails);
     this.timeouts.push(...timeouts);
     this.resets.push(...resets);
+    this.badBodies.push(...badBodies);
   }
 
   clear(): void {
@@ -124,6 +156,7 @@ export class FaultControl {
     this.fails = [];
     this.timeouts = [];
     this.resets = [];
+    this.badBodies = [];
   }
 
   /** What is in force, for GET /_admin/faults. */
@@ -134,6 +167,7 @@ export class FaultControl {
     failNext: (FailSpec & { left: number })[];
     timeoutNext: (TimeoutSpec & { left: number })[];
     resetNext: (ResetSpec & { left: number })[];
+    badBodyNext: (BadBodySpec & { left: number })[];
   } {
     return {
       latencyMs: this.latencyOverride ?? this.baseLatency.latencyMs,
@@ -142,6 +176,7 @@ export class FaultControl {
       failNext: this.fails.map((p) => ({ ...p.spec, left: p.left })),
       timeoutNext: this.timeouts.map((p) => ({ ...p.spec, left: p.left })),
       resetNext: this.resets.map((p) => ({ ...p.spec, left: p.left })),
+      badBodyNext: this.badBodies.map((p) => ({ ...p.spec, left: p.left })),
     };
   }
 
@@ -152,7 +187,7 @@ export class FaultControl {
     return latency + (jitter > 0 ? this.random() * jitter : 0);
   }
 
-  /** Decides (and consumes) the fault for one call. Precedence: reset, timeout, failNext, errorRate. */
+  /** Decides (and consumes) the fault for one call. Precedence: reset, timeout, failNext, badBody, errorRate. */
   decide(operation: string): FaultAction {
     const take = <T extends { operation?: string }>(queue: Pending<T>[]): T | undefined => {
       const i = queue.findIndex((p) => matches(operation, p.spec.operation));
@@ -176,6 +211,8 @@ export class FaultControl {
         ...(fail.message !== undefined ? { message: fail.message } : {}),
       };
     }
+    const bad = take(this.badBodies);
+    if (bad) return { kind: 'badBody', body: bad.body, apply: bad.apply ?? true, bytes: bad.bytes ?? 50_000_000 };
     if (this.errorRate) {
       const rate = this.errorRate[operation] ?? this.errorRate['*'];
       if (typeof rate === 'number' && rate > 0 && this.random() < rate) {

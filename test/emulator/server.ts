@@ -15,7 +15,7 @@ import { Authenticator, DEFAULT_AUTH_OPTIONS } from './auth.js';
 import { parseJson } from './bodies.js';
 import { CallLog, type CallRecord } from './calllog.js';
 import { Errors, GatewayError, VpcError } from './errors.js';
-import { FaultControl } from './faults.js';
+import { FaultControl, type BadBodyKind } from './faults.js';
 import { SEED, seedState } from './seed.js';
 import { splitTarget, type WireRequest } from './signer.js';
 import { VpcState } from './state.js';
@@ -124,6 +124,30 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = status === 204 ? '' : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A garbled 2xx answer for the badBody fault (see BadBodyKind); `body` is the real answer. */
+function badBodyText(kind: BadBodyKind, body: unknown, bytes: number): string {
+  const real = JSON.stringify(body);
+  switch (kind) {
+    case 'invalidJson':
+      return '<html><head><title>502 Bad Gateway</title></head><body>upstream closed the connection</body></html>';
+    case 'empty':
+      return '';
+    case 'wrongShape':
+      return JSON.stringify({ result: 'ok' });
+    case 'truncated':
+      return real.slice(0, Math.floor(real.length / 2));
+    case 'oversized': {
+      // The real answer with padding routes (as many as fit in `bytes`) in its route list, or a
+      // padding field when it has none: valid JSON a trusting client would parse whole.
+      const pad = '{"destination":"172.31.255.255/32","type":"ecs","nexthop":"padding","description":"' + 'x'.repeat(150) + '"}';
+      const count = Math.max(1, Math.floor((bytes - real.length) / (pad.length + 1)));
+      const padding = new Array<string>(count).fill(pad).join(',');
+      if (/"routes":\[/.test(real)) return real.replace(/"routes":\[/, `"routes":[${padding},`).replace(/,\]/, ']');
+      return `${real.slice(0, -1)},"padding":[${padding}]}`;
+    }
+  }
 }
 
 /** Counts of an UpdateRouteTable delta as sent, tolerant of malformed bodies. */
@@ -362,6 +386,19 @@ class EmulatorImpl implements Emulator {
         case 'fail':
           entry.fault = fault.source;
           throw injectedError(fault.status, fault.code, fault.message);
+        case 'badBody': {
+          entry.fault = `badBody:${fault.body}`;
+          // A read always runs (it changes nothing); a write only with apply. Either way the
+          // status is a success.
+          const result = fault.apply || call.method === 'GET' ? run() : { status: 200, body: {} };
+          const text = badBodyText(fault.body, result.body, fault.bytes);
+          if (!res.headersSent && !res.destroyed) {
+            res.writeHead(result.status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+            res.end(text);
+          }
+          finish(result.status);
+          return;
+        }
         case 'none':
           break;
       }

@@ -70,7 +70,9 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     : [process.execPath, '--import', 'tsx', join(repoRoot, 'controller', 'main.ts'), ...args];
   const proc = spawn(cmd[0]!, cmd.slice(1), {
     cwd: repoRoot,
-    env: { ...process.env, HOSTNET_LOG_FORMAT: 'json', ...opts.env },
+    // The suites read the ledger, Lease and route marks of the installation "default"; the tests
+    // of the automatic id pass HOSTNET_INSTALLATION_ID: '' (an empty variable counts as unset).
+    env: { ...process.env, HOSTNET_LOG_FORMAT: 'json', HOSTNET_INSTALLATION_ID: 'default', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);

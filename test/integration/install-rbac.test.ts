@@ -28,8 +28,12 @@ import type { HostNetwork } from '../../controller/api/types.js';
 const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
 const SEED_HOSTS = ['ecs-1', 'ecs-2'];
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-const LEASE = 'hostnet-controller-default';
-const LEDGER = 'hostnet-allocations-default';
+// The names of an installation from before ids were derived (the chart's installationId empty:
+// such an installation keeps the id "default").
+const LEGACY_LEASE = 'hostnet-controller-default';
+const LEGACY_LEDGER = 'hostnet-allocations-default';
+/** As the chart runs it: no installation id set (startController pins "default" otherwise). */
+const AUTO_ID = { HOSTNET_INSTALLATION_ID: '' };
 /** How long a broken controller gets to show its failure (the intact one converges in ~1-2 s). */
 const FAILURE_WINDOW_MS = 15_000;
 /** How long a broken controller is watched for not converging (more than one 5 s resync). */
@@ -175,10 +179,10 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
     if (pre.lease) {
       await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
         namespace,
-        body: { metadata: { name: LEASE }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now() - 60_000) } },
+        body: { metadata: { name: LEGACY_LEASE }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now() - 60_000) } },
       });
     }
-    if (pre.ledger) await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: LEDGER }, data: {} } });
+    if (pre.ledger) await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: LEGACY_LEDGER }, data: {} } });
     // The Deployment's own arguments, minus the listen addresses and the log settings that
     // startController chooses; a 5 s resync so failures show quickly.
     const dep = all.find((o) => o.kind === 'Deployment') as V1Deployment;
@@ -248,7 +252,7 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
 
   it('with exactly the chart RBAC the controller leads, converges the seed example and records Events', async () => {
     const s = await setup();
-    ctl = await startController({ kubeconfig: s.kubeconfig, args: s.args, waitLeader: true });
+    ctl = await startController({ kubeconfig: s.kubeconfig, args: s.args, env: AUTO_ID, waitLeader: true });
     const uids = await applySeed();
     await waitFor('both seed hosts Ready', async () => (await hosts()).every(isReady), 30_000, 100);
     const [ecs1] = await hosts();
@@ -256,9 +260,13 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
     assert.ok(ecs1?.metadata.finalizers?.includes('hostnet.io/routes'), 'finalizer added');
     const identity = /"identity":"([^"]+)"/.exec(ctl.logs())?.[1];
     assert.ok(identity, 'the controller logs its identity');
-    const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: s.namespace });
+    // No installationId in the chart: the id comes from this cluster's kube-system namespace.
+    const installation = /"installation":"([^"]+)"/.exec(ctl.logs())?.[1];
+    const kubeSystemUid = (await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'kube-system' })).metadata!.uid!;
+    assert.ok(installation?.startsWith(`cluster-${kubeSystemUid.slice(0, 8)}-`), `installation id ${installation} from kube-system UID ${kubeSystemUid}`);
+    const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: `hostnet-controller-${installation}`, namespace: s.namespace });
     assert.equal(lease.spec?.holderIdentity, identity, 'the Lease in the release namespace is held by the controller');
-    const ledger = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: LEDGER, namespace: s.namespace });
+    const ledger = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: `hostnet-allocations-${installation}`, namespace: s.namespace });
     assert.deepEqual(ledger.data, { '10.0.2.0_24': 'ecs-1', '10.0.3.0_24': 'ecs-2' });
     const events = await waitFor('Events for both hosts', async () => {
       const evs = await eventsOf([...uids.values()]);
@@ -277,7 +285,7 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
       const needsExisting = v.removed.includes('update');
       const s = await setup(v, { lease: v.resource === 'leases' && needsExisting, ledger: v.resource === 'configmaps' && needsExisting });
       const started = Date.now();
-      ctl = await startController({ kubeconfig: s.kubeconfig, args: s.args, waitReady: false });
+      ctl = await startController({ kubeconfig: s.kubeconfig, args: s.args, env: AUTO_ID, waitReady: false });
       const uids = await applySeed();
 
       if (v.resource === 'events' && !v.removed.includes('create')) {
@@ -344,12 +352,18 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
         await new Promise((r) => setTimeout(r, 250));
       }
       if (v.resource === 'leases') {
-        const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: s.namespace }).catch(() => undefined);
-        assert.ok(!lease?.spec?.holderIdentity, `the Lease is not held: ${JSON.stringify(lease?.spec)}`);
+        const leases = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: s.namespace });
+        assert.ok(leases.items.every((l) => !l.spec?.holderIdentity), `no Lease is held: ${JSON.stringify(leases.items.map((l) => [l.metadata?.name, l.spec?.holderIdentity]))}`);
       }
       if (v.resource === 'configmaps') {
-        const ledger = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: LEDGER, namespace: s.namespace }).catch(() => undefined);
-        assert.deepEqual(ledger?.data ?? {}, {}, 'no allocation was recorded');
+        const cms = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: s.namespace });
+        const ledgers = cms.items.filter((c) => c.metadata?.name?.startsWith('hostnet-allocations-'));
+        assert.ok(ledgers.every((c) => Object.keys(c.data ?? {}).length === 0), `no allocation was recorded: ${JSON.stringify(ledgers.map((c) => c.data))}`);
+      }
+      if (v.resource === 'namespaces') {
+        // Without it the id cannot be derived: the controller stops at start-up and says how to fix it.
+        assert.match(ctl.logs(), /start-up failed: cannot read namespace kube-system to derive the installation id: .*set --installation-id, or let the controller get namespaces\/kube-system/);
+        assert.equal(ctl.proc.exitCode, 1, 'a failed start-up exits with status 1');
       }
     });
   }

@@ -1,6 +1,6 @@
 // Flags and HOSTNET_* variables: defaults, every validation naming its flag, env vs flags, usage.
 import assert from 'node:assert/strict';
-import { ConfigError, FLAGS, envName, parseConfig, parseDuration, usage, type Config } from '../../controller/config.js';
+import { ConfigError, FLAGS, envName, parseConfig, parseDuration, usage, withInstallationId, type Config } from '../../controller/config.js';
 
 const MEMORY = ['--cloud-provider=memory'];
 
@@ -16,7 +16,9 @@ describe('config', () => {
     assert.equal(c.poolCidr, '10.0.0.0/16');
     assert.equal(c.blockSize, 24);
     assert.deepEqual(c.vpcSubnets, []);
-    assert.equal(c.installationId, 'default');
+    // Without the flag the id is decided at start-up (controller/installation.ts).
+    assert.equal(c.installationId, '');
+    assert.equal(c.installationIdExplicit, false);
     assert.equal(c.cloudProvider, 'memory');
     assert.deepEqual(c.routeTableIds, []);
     assert.equal(c.cloudTimeoutMs, 10_000);
@@ -33,7 +35,9 @@ describe('config', () => {
     assert.equal(c.healthBindAddress, ':8081');
     assert.equal(c.leaderElect, true);
     assert.equal(c.leaderElectionNamespace, 'default');
-    assert.equal(c.leaderElectionId, 'hostnet-controller-default');
+    assert.equal(c.leaderElectionId, '');
+    assert.equal(c.leaderElectionIdExplicit, false);
+    assert.equal(withInstallationId(c, 'cluster-0a1b2c3d-9f00').leaderElectionId, 'hostnet-controller-cluster-0a1b2c3d-9f00');
     assert.equal(c.leaseDurationMs, 15_000);
     assert.equal(c.renewDeadlineMs, 10_000);
     assert.equal(c.retryPeriodMs, 2000);

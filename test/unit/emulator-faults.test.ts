@@ -47,7 +47,19 @@ describe('emulator fault control', () => {
     assert.throws(() => f.set({ latencyMs: 5, failNext: { status: 200 } }), RangeError);
     assert.throws(() => f.set({ errorRate: { '*': 1.5 } }), RangeError);
     assert.throws(() => f.set({ resetNext: { count: 0 } }), RangeError);
-    assert.deepEqual(f.current(), { latencyMs: 0, jitterMs: 0, failNext: [], timeoutNext: [], resetNext: [] });
+    assert.throws(() => f.set({ badBodyNext: { body: 'garbled' as never } }), /badBodyNext.body must be one of/);
+    assert.throws(() => f.set({ latencyMs: 5, badBodyNext: { body: 'oversized', bytes: 0 } }), RangeError);
+    assert.deepEqual(f.current(), { latencyMs: 0, jitterMs: 0, failNext: [], timeoutNext: [], resetNext: [], badBodyNext: [] });
+  });
+
+  it('badBodyNext: per operation, counted, applied by default, after failNext in precedence', () => {
+    const f = new FaultControl({ latencyMs: 0, jitterMs: 0 });
+    f.set({ badBodyNext: [{ operation: 'ShowRouteTable', body: 'truncated', count: 2 }, { body: 'oversized', apply: false, bytes: 1000 }], failNext: { operation: 'UpdateRouteTable', status: 500 } });
+    assert.deepEqual(f.decide('UpdateRouteTable'), { kind: 'fail', status: 500, source: 'failNext' });
+    assert.deepEqual(f.decide('ShowRouteTable'), { kind: 'badBody', body: 'truncated', apply: true, bytes: 50_000_000 });
+    assert.deepEqual(f.decide('UpdateRouteTable'), { kind: 'badBody', body: 'oversized', apply: false, bytes: 1000 });
+    assert.deepEqual(f.decide('ShowRouteTable'), { kind: 'badBody', body: 'truncated', apply: true, bytes: 50_000_000 });
+    assert.deepEqual(f.decide('ShowRouteTable'), { kind: 'none' });
   });
 });
 

@@ -665,7 +665,7 @@ describe('emulator over HTTP', function () {
       res = await admin(em, 'POST', '/_admin/faults', { errorRate: { '*': 2 } });
       assert.equal(res.status, 400);
       res = await admin(em, 'DELETE', '/_admin/faults');
-      assert.deepEqual(res.body, { latencyMs: 0, jitterMs: 0, failNext: [], timeoutNext: [], resetNext: [] });
+      assert.deepEqual(res.body, { latencyMs: 0, jitterMs: 0, failNext: [], timeoutNext: [], resetNext: [], badBodyNext: [] });
     });
 
     it('resets to the initial state', async () => {

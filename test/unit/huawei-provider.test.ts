@@ -165,7 +165,8 @@ describe('huawei provider (wire format, stub server)', () => {
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise((r) => setTimeout(r, 30));
       inFlight--;
-      return { body: {} };
+      // The documented answer of UpdateRouteTable: the table (an empty {} is not believed).
+      return { body: { routetable: { id: 'rt-1', routes: [] } } };
     });
     const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
     const batch = (d: string) => ({ add: [{ destination: d, nexthop: 's', description: '' }], mod: [], del: [] });

@@ -65,17 +65,25 @@ app.kubernetes.io/component: controller
 {{/*
 Name of the leader-election Lease; the controller's default is the same
 ("hostnet-controller-<installation-id>"), the chart passes it explicitly so the Role's
-resourceNames and the flag can never disagree.
+resourceNames and the flag can never disagree. Empty with an automatic installation id (the
+controller names it at start-up).
 */}}
 {{- define "hostnet.leaseName" -}}
-{{- default (printf "hostnet-controller-%s" .Values.installationId) .Values.controller.leaderElection.id }}
+{{- if .Values.controller.leaderElection.id }}
+{{- .Values.controller.leaderElection.id }}
+{{- else if .Values.installationId }}
+{{- printf "hostnet-controller-%s" .Values.installationId }}
+{{- end }}
 {{- end }}
 
 {{/*
-Name of the allocation ledger ConfigMap; fixed by the controller.
+Name of the allocation ledger ConfigMap; fixed by the controller. Empty with an automatic
+installation id.
 */}}
 {{- define "hostnet.ledgerName" -}}
-{{- printf "hostnet-allocations-%s" .Values.installationId }}
+{{- with .Values.installationId }}
+{{- printf "hostnet-allocations-%s" . }}
+{{- end }}
 {{- end }}
 
 {{/*

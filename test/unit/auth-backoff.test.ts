@@ -1,0 +1,45 @@
+// The auth backoff alone (a fake clock): how long it waits, that one probe goes out, and that
+// calls in flight together count as one refusal.
+import assert from 'node:assert/strict';
+import { AuthBackoff } from '../../controller/provider/auth-backoff.js';
+import { CloudError } from '../../controller/provider/errors.js';
+
+const refused = (): CloudError => new CloudError({ kind: 'auth', operation: 'ShowRouteTable', httpStatus: 401, code: 'APIGW.0301', cloudMessage: 'Incorrect IAM authentication information' });
+
+describe('auth backoff', () => {
+  it('sends freely until a refusal, then waits 1, 2, 4 … minutes, at most 30', () => {
+    let now = 0;
+    const b = new AuthBackoff(() => now);
+    assert.equal(b.admit('x').send, true);
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const w = b.failed(refused());
+      waits.push(w / 60_000);
+      now += w - 1;
+      assert.equal(b.admit('x').send, false, 'still waiting 1 ms before the end');
+      now += 1;
+      assert.equal(b.admit('x').send, true, 'the probe');
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+  });
+
+  it('one probe at a time; refusals of calls that were in flight together count once', () => {
+    let now = 0;
+    const b = new AuthBackoff(() => now);
+    assert.equal(b.failed(refused()), 60_000);
+    assert.equal(b.failed(refused()), 0, 'a second call of the same moment: no new wait, no second log line');
+    assert.equal(b.consecutiveFailures, 1);
+    now = 60_000;
+    assert.equal(b.admit('x').send, true);
+    const other = b.admit('UpdateRouteTable');
+    assert.equal(other.send, false, 'a second call while the probe is out');
+    assert.ok(!other.send && other.error.kind === 'auth' && other.error.operation === 'UpdateRouteTable');
+    assert.ok(!other.send && /refused the credentials 1 time\(s\) in a row \(APIGW\.0301: Incorrect IAM authentication information\); no new attempt before 1970-01-01T00:01:00\.000Z/.test(other.error.message), !other.send ? other.error.message : '');
+    b.settled(); // the probe timed out: somebody else may probe
+    assert.equal(b.admit('x').send, true);
+    b.succeeded();
+    assert.equal(b.admit('x').send, true);
+    assert.equal(b.admit('y').send, true, 'no backoff after a success');
+    assert.equal(b.consecutiveFailures, 0);
+  });
+});
