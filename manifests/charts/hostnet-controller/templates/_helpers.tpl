@@ -72,7 +72,8 @@ resourceNames and the flag can never disagree.
 {{- end }}
 
 {{/*
-Name of the allocation ledger ConfigMap; fixed by the controller.
+Name of the allocation ledger ConfigMap before sharding (format 1); the shards are named
+"<this>-<a>-<b>" for each a.b.0.0/16 holding records. Fixed by the controller.
 */}}
 {{- define "hostnet.ledgerName" -}}
 {{- printf "hostnet-allocations-%s" .Values.installationId }}
