@@ -40,7 +40,9 @@ export type AssignResult =
   | { problem: ClaimProblem }
   | { exhausted: true }
   /** The stored records do not fit the flags: nothing new is allocated (message names both). */
-  | { refused: string };
+  | { refused: string }
+  /** The block's ledger shard has no room for one more record. */
+  | { ledgerFull: string };
 
 export interface LedgerHooks {
   /** Every live HostNetwork with its status.podCIDR and owned route (informer + route tables). */
@@ -68,9 +70,12 @@ interface ShardState {
   stored: Map<string, string>;
   version: string;
   meta?: LedgerMeta;
+  /** Bytes of `records` as the API server counts them (keys plus values). */
+  bytes: number;
 }
 
 const MAX_ATTEMPTS = 20;
+const recordBytes = (block: string, owner: string): number => block.length + owner.length;
 
 export class Ledger {
   private shards = new Map<string, ShardState>();
@@ -160,7 +165,7 @@ export class Ledger {
     const before = this.loaded ? this.allRecords('stored') : undefined;
     this.shards = new Map();
     this.dirty.clear();
-    for (const [key, s] of snap.shards) this.shards.set(key, { records: new Map(s.records), stored: new Map(s.records), version: s.version, meta: s.meta });
+    for (const [key, s] of snap.shards) this.shards.set(key, { records: new Map(s.records), stored: new Map(s.records), version: s.version, meta: s.meta, bytes: shardBytes(s.records) });
     const all = this.allRecords();
     this.classify(all);
     if (before) {
@@ -212,7 +217,9 @@ export class Ledger {
   private setRecord(block: string, owner: string): void {
     const key = this.store.shardOf(block);
     let s = this.shards.get(key);
-    if (!s) this.shards.set(key, (s = { records: new Map(), stored: new Map(), version: '' }));
+    if (!s) this.shards.set(key, (s = { records: new Map(), stored: new Map(), version: '', bytes: 0 }));
+    const prev = s.records.get(block);
+    s.bytes += recordBytes(block, owner) - (prev === undefined ? 0 : recordBytes(block, prev));
     s.records.set(block, owner);
     this.dirty.add(key);
   }
@@ -220,7 +227,12 @@ export class Ledger {
   private deleteRecord(block: string): void {
     const key = this.store.shardOf(block);
     const s = this.shards.get(key);
-    if (s?.records.delete(block)) this.dirty.add(key);
+    const prev = s?.records.get(block);
+    if (s && prev !== undefined) {
+      s.records.delete(block);
+      s.bytes -= recordBytes(block, prev);
+      this.dirty.add(key);
+    }
   }
 
   /** When set, new allocations are refused (see PoolMismatch). */
@@ -234,7 +246,7 @@ export class Ledger {
     let largest = 0;
     for (const s of this.shards.values()) {
       records += s.records.size;
-      largest = Math.max(largest, shardBytes(s.records));
+      largest = Math.max(largest, s.bytes);
     }
     return { records, shards: this.shards.size, largestShardBytes: largest, fillRatio: largest / SHARD_LIMIT_BYTES };
   }
@@ -436,7 +448,15 @@ export class Ledger {
       if (held !== undefined && (req.pinned === undefined || req.pinned === held)) return { block: held, changed: false };
       return { refused: this.mismatch.message };
     }
+    const full = (block: string): AssignResult | undefined => {
+      const s = this.shards.get(this.store.shardOf(block));
+      if ((s?.bytes ?? 0) + recordBytes(block, req.owner) <= SHARD_LIMIT_BYTES) return undefined;
+      // Refuse this one record rather than fail the whole shard's write (releases included).
+      return { ledgerFull: `allocation ledger shard of ${block} is full (${SHARD_LIMIT_BYTES} bytes, the API server's object limit); use shorter HostNetwork names or larger blocks` };
+    };
     const take = (block: string): AssignResult => {
+      const tooBig = held !== block ? full(block) : undefined;
+      if (tooBig) return tooBig;
       if (held !== undefined && held !== block) {
         this.allocator.release(held, req.owner);
         this.deleteRecord(held);
@@ -460,6 +480,11 @@ export class Ledger {
     if (req.hintOnly) return { exhausted: true };
     const block = this.allocator.allocate(req.owner);
     if (block === undefined) return { exhausted: true };
+    const tooBig = full(block);
+    if (tooBig) {
+      this.allocator.release(block, req.owner);
+      return tooBig;
+    }
     this.byOwner.set(req.owner, block);
     this.setRecord(block, req.owner);
     return { block, changed: true };

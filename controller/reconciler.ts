@@ -157,13 +157,15 @@ export class Reconciler {
       return;
     }
     const res = await this.d.ledger.assign({ owner: name, pinned, hint });
-    if ('problem' in res || 'exhausted' in res || 'refused' in res) {
+    if (!('block' in res)) {
       const [reason, message] =
         'problem' in res
           ? [PROBLEM_REASON[res.problem.rule], `spec.podCIDR ${res.problem.message}; pick another block or remove spec.podCIDR to get one allocated`]
           : 'refused' in res
             ? [Reason.PoolMismatch, res.refused]
-            : [Reason.PoolExhausted, `Every block of the pool is in use; the host gets one as soon as a HostNetwork is deleted (or widen --pool-cidr)`];
+            : 'ledgerFull' in res
+              ? [Reason.LedgerFull, res.ledgerFull]
+              : [Reason.PoolExhausted, `Every block of the pool is in use; the host gets one as soon as a HostNetwork is deleted (or widen --pool-cidr)`];
       const notify = !hadCondition(ConditionType.CIDRAllocated, 'False', reason);
       cond(ConditionType.CIDRAllocated, 'False', reason, message);
       const held = this.d.ledger.blockOf(name);
@@ -177,7 +179,7 @@ export class Reconciler {
       if (notify) this.d.events.emit(obj, 'Warning', event, message);
       // The mismatch itself is logged once by the ledger, not once per waiting host.
       if (reason !== Reason.PoolMismatch) this.d.log.warn('block not assigned', { hostnetwork: name, reason, detail: message });
-      return reason === Reason.PoolExhausted || reason === Reason.PoolMismatch ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
+      return reason === Reason.PoolExhausted || reason === Reason.PoolMismatch || reason === Reason.LedgerFull ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
     }
     const block = res.block;
     if (prev.podCIDR !== block || !hadCondition(ConditionType.CIDRAllocated, 'True')) {

@@ -28,6 +28,8 @@ export const Reason = {
   PoolExhausted: 'PoolExhausted',
   /** --pool-cidr/--block-size cannot honour the recorded allocations: nothing new is allocated. */
   PoolMismatch: 'PoolMismatch',
+  /** The block's ledger shard is at the API server's object limit. */
+  LedgerFull: 'LedgerFull',
   // RouteProgrammed
   RouteCreated: 'RouteCreated',
   RoutePending: 'RoutePending',

@@ -134,11 +134,16 @@ describe('controller: the ledger is the recorded truth (emulator, real API serve
     const core = kc.makeApiClient(CoreV1Api);
     const cm = await core.readNamespacedConfigMap({ name: SHARD, namespace: 'default' });
     cm.data!['10.0.9.0_24'] = 'vanished';
+    // And "forgotten" left only its record (no route to notice it by).
+    cm.data!['10.0.11.0_24'] = 'forgotten';
     await core.replaceNamespacedConfigMap({ name: SHARD, namespace: 'default', body: cm });
     emu.addRoute(SEED.routeTableId, { destination: '10.0.9.0/24', type: 'ecs', nexthop: ECS2, description: 'hostnet:default:vanished' });
 
     await start(['--pool-cidr=10.0.0.0/16', '--resync-period=2s']);
-    await waitFor('the record of vanished released', async () => !(await readLedger(kc)).records.has('10.0.9.0/24'), 15_000, 100);
+    await waitFor('the records of vanished and forgotten released', async () => {
+      const recs = (await readLedger(kc)).records;
+      return !recs.has('10.0.9.0/24') && !recs.has('10.0.11.0/24');
+    }, 15_000, 100);
     await waitFor('its route removed', async () => !ownedRoutes(emu).some((r) => r.owner === 'vanished'), 15_000, 100);
     assert.ok(logLines(ctl!).some((l) => l.message === 'released the block of a HostNetwork that no longer exists' && l.hostnetwork === 'vanished'));
 
