@@ -56,40 +56,62 @@ describe('controller: the ledger is the recorded truth (emulator, real API serve
     return Object.fromEntries(ownedRoutes(emu).map((r) => [r.owner, r.destination]));
   }
 
-  it('restart with --block-size=23 over recorded /24s: records kept, hosts keep blocks and routes, new allocations refused with one line, a metric and a condition', async () => {
+  /** ecs-1 pinned to 10.0.2.0/24 and ecs-2 pinned to 10.0.3.0/24 under the default flags, then the controller stopped. */
+  async function recordedThenStopped(): Promise<{ before: Awaited<ReturnType<typeof readLedger>>; routesBefore: Record<string, string> }> {
     await start(['--pool-cidr=10.0.0.0/16', '--block-size=24']);
-    const b1 = await ready('ecs-1', ECS1, '10.0.2.0/24');
-    const b2 = await ready('ecs-2', ECS2);
+    await ready('ecs-1', ECS1, '10.0.2.0/24');
+    await ready('ecs-2', ECS2, '10.0.3.0/24');
     await ctl!.stop();
-    const before = await readLedger(kc);
     const routesBefore = routesByOwner();
-    assert.deepEqual(routesBefore, { 'ecs-1': b1, 'ecs-2': b2 });
+    assert.deepEqual(routesBefore, { 'ecs-1': '10.0.2.0/24', 'ecs-2': '10.0.3.0/24' });
+    return { before: await readLedger(kc), routesBefore };
+  }
 
-    await start(['--pool-cidr=10.0.0.0/16', '--block-size=23', '--resync-period=2s']);
-    await createHn(kc, hostNetwork('newcomer', { instanceID: ECS3 }));
-    await createHn(kc, hostNetwork('pinner', { instanceID: ECS3, podCIDR: '10.0.2.0/23' }));
-    for (const name of ['newcomer', 'pinner']) {
-      const c = await waitFor(`${name} shows PoolMismatch`, async () => {
-        const x = cond(await getHn(kc, name), 'CIDRAllocated');
-        return x?.reason === 'PoolMismatch' ? x : undefined;
-      }, 15_000, 100);
-      assert.equal(c.status, 'False');
-      assert.match(c.message, /--pool-cidr=10\.0\.0\.0\/16 --block-size=23 cannot honour 2 recorded allocation/);
-    }
-    assert.equal(await ctl!.metric('hostnet_ledger_records_unhonourable'), 2);
-    // Wait through a full sync (2 s) that rereads the ledger after both hosts were refused.
-    const seen = Date.now() / 1000;
-    await waitFor('a full sync after the refusals', async () => ((await ctl!.metric('hostnet_last_full_sync_timestamp_seconds')) ?? 0) > seen, 10_000, 200);
-    const lines = logLines(ctl!).filter((l) => /cannot honour/.test(l.message ?? ''));
-    assert.equal(lines.length, 1, 'said once, not once per host or per read');
-    assert.match(lines[0]!.message!, /10\.0\.2\.0\/24 \(ecs-1\)/);
-    assert.ok(!logLines(ctl!).some((l) => l.message === 'ledger record ignored'));
+  for (const c of [
+    { title: 'block size 24 → 23', flags: ['--pool-cidr=10.0.0.0/16', '--block-size=23'], pin: '10.0.2.0/23', conflicting: 2 },
+    { title: 'block size 24 → 25', flags: ['--pool-cidr=10.0.0.0/16', '--block-size=25'], pin: '10.0.2.128/25', conflicting: 2 },
+    { title: 'a pool that no longer contains one record', flags: ['--pool-cidr=10.0.2.0/24', '--block-size=24'], pin: '10.0.2.0/24', conflicting: 1 },
+  ]) {
+    it(`restart with ${c.title}: records kept, hosts keep blocks and routes, new allocations refused with one line, a metric and a condition`, async () => {
+      const { before, routesBefore } = await recordedThenStopped();
+      await start([...c.flags, '--resync-period=2s']);
+      await createHn(kc, hostNetwork('newcomer', { instanceID: ECS3 }));
+      await createHn(kc, hostNetwork('pinner', { instanceID: ECS3, podCIDR: c.pin }));
+      for (const name of ['newcomer', 'pinner']) {
+        const x = await waitFor(`${name} shows PoolMismatch`, async () => {
+          const got = cond(await getHn(kc, name), 'CIDRAllocated');
+          return got?.reason === 'PoolMismatch' ? got : undefined;
+        }, 15_000, 100);
+        assert.equal(x.status, 'False');
+        assert.ok(x.message.includes(`${c.flags.join(' ')} cannot honour ${c.conflicting} recorded allocation`), x.message);
+      }
+      assert.equal(await ctl!.metric('hostnet_ledger_records_unhonourable'), c.conflicting);
+      // Wait through a full sync (2 s) that rereads the ledger after both hosts were refused.
+      const seen = Date.now() / 1000;
+      await waitFor('a full sync after the refusals', async () => ((await ctl!.metric('hostnet_last_full_sync_timestamp_seconds')) ?? 0) > seen, 10_000, 200);
+      const lines = logLines(ctl!).filter((l) => /cannot honour/.test(l.message ?? ''));
+      assert.equal(lines.length, 1, 'said once, not once per host or per read');
+      assert.match(lines[0]!.message!, /10\.0\.3\.0\/24 \(ecs-2\)/);
+      assert.match(lines[0]!.message!, /recorded with --pool-cidr=10\.0\.0\.0\/16 --block-size=24/);
+      assert.ok(!logLines(ctl!).some((l) => l.message === 'ledger record ignored'));
+      const after = await readLedger(kc);
+      assert.deepEqual(after.data, before.data, 'no record rewritten to the new size');
+      assert.equal(after.resourceVersion, before.resourceVersion, 'the ledger was not written at all');
+      assert.deepEqual(routesByOwner(), routesBefore, 'routes stay');
+      assert.equal((await getHn(kc, 'ecs-1'))?.status?.podCIDR, '10.0.2.0/24');
+      assert.ok(isReady(await getHn(kc, 'ecs-2')), 'an existing host stays Ready');
+    });
+  }
+
+  it('restart with a grown pool that still contains every record: hosts keep their blocks, a newcomer is allocated around them', async () => {
+    const { before, routesBefore } = await recordedThenStopped();
+    await start(['--pool-cidr=10.0.0.0/15', '--block-size=24']);
+    const b3 = await ready('newcomer', ECS3);
+    assert.ok(!['10.0.2.0/24', '10.0.3.0/24'].includes(b3), b3);
     const after = await readLedger(kc);
-    assert.deepEqual(after.data, before.data, 'no record rewritten to the new size');
-    assert.equal(after.resourceVersion, before.resourceVersion, 'the ledger was not written at all');
-    assert.deepEqual(routesByOwner(), routesBefore, 'routes stay');
-    assert.equal((await getHn(kc, 'ecs-1'))?.status?.podCIDR, b1);
-    assert.ok(isReady(await getHn(kc, 'ecs-2')), 'an existing host stays Ready');
+    for (const [block, owner] of before.records) assert.equal(after.records.get(block), owner);
+    assert.deepEqual(routesByOwner(), { ...routesBefore, newcomer: b3 });
+    assert.equal(await ctl!.metric('hostnet_ledger_records_unhonourable'), 0);
   });
 
   it('the ledger deleted while running: a newcomer gets a free block, no live host is renumbered, the records are rebuilt', async () => {
