@@ -192,7 +192,9 @@ export class HostNetworkController {
   /** A block came free: hosts waiting for one try again. */
   private wakePoolWaiters(): void {
     for (const obj of this.informer.list()) {
-      if (getCondition(obj.status?.conditions, ConditionType.CIDRAllocated)?.reason === Reason.PoolExhausted) this.queue.add(obj.metadata.name);
+      const reason = getCondition(obj.status?.conditions, ConditionType.CIDRAllocated)?.reason;
+      // A release can also end a pool mismatch (the last unhonourable record) or free room in a full shard.
+      if (reason === Reason.PoolExhausted || reason === Reason.PoolMismatch || reason === Reason.LedgerFull) this.queue.add(obj.metadata.name);
     }
   }
 
@@ -246,8 +248,10 @@ export class HostNetworkController {
   }
 
   /**
-   * Before anything is allocated: every host that lost its ledger entry gets back the block its
-   * status or its owned route names (node-IPAM style: mark everything recorded first).
+   * Before anything is allocated: the ledger is weighed against status and owned routes
+   * (ledger-evidence.ts), so every host that lost its ledger entry gets back the block its status
+   * or its owned route names (node-IPAM style: mark everything recorded first), and a record
+   * naming a missing host cannot take a live host's block.
    */
   private async recoverBlocks(): Promise<void> {
     const { installationId } = this.o.config;

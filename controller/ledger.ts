@@ -84,6 +84,7 @@ export class Ledger {
   private pending: Op[] = [];
   private committing = false;
   private loaded = false;
+  private everLoaded = false;
   private mismatch?: PoolMismatch;
   /** Set when the store changed behind our back; holds what we had stored before. */
   private rebuildNeeded?: { remembered: Map<string, string>; why: string };
@@ -123,6 +124,7 @@ export class Ledger {
       }
       this.applySnapshot(snap);
       this.loaded = true;
+      this.everLoaded = true;
       return;
     }
   }
@@ -162,7 +164,9 @@ export class Ledger {
   }
 
   private applySnapshot(snap: LedgerSnapshot): void {
-    const before = this.loaded ? this.allRecords('stored') : undefined;
+    // After a failed read or write `loaded` is false, but what we last stored is still known and
+    // is still the yardstick for changes made by others.
+    const before = this.everLoaded ? this.allRecords('stored') : undefined;
     this.shards = new Map();
     this.dirty.clear();
     for (const [key, s] of snap.shards) this.shards.set(key, { records: new Map(s.records), stored: new Map(s.records), version: s.version, meta: s.meta, bytes: shardBytes(s.records) });
