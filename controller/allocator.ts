@@ -143,6 +143,12 @@ export class BlockAllocator {
     return true;
   }
 
+  /** Whether a block is one of this pool's blocks (inside it, at its size), whoever holds it. */
+  fits(block: string): boolean {
+    const c = parseCidr(block);
+    return c !== undefined && containsCidr(this.pool, c) && c.prefix === this.blockPrefix;
+  }
+
   ownerOf(block: string): string | undefined {
     const c = parseCidr(block);
     if (!c || !containsCidr(this.pool, c) || c.prefix !== this.blockPrefix) return undefined;
@@ -151,7 +157,8 @@ export class BlockAllocator {
 
   /**
    * Replaces the in-memory state with the durable records (block → owner). Records that cannot be
-   * honoured (outside the pool, wrong size) are returned, not silently dropped.
+   * honoured (outside the pool, wrong size) are returned, not silently dropped: the ledger then
+   * refuses to allocate (a block of the new size could overlap them).
    */
   rebuild(records: Iterable<[string, string]>): { block: string; owner: string; problem: string }[] {
     this.used.fill(0);

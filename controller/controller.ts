@@ -2,12 +2,12 @@
 // this replica leads. Leading starts with the steps that make allocation safe after any restart:
 // read every route table, load the ledger, recover lost blocks from owned routes and statuses,
 // and only then reconcile. A periodic full sync re-reads every table and repairs drift.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BlockAllocator } from './allocator.js';
 import { ConditionType, EventReason, Reason, getCondition } from './api/conditions.js';
-import type { HostNetwork } from './api/types.js';
+import { GROUP, PLURAL, VERSION, type HostNetwork } from './api/types.js';
 import { containsCidr, parseCidr } from './cidr.js';
 import type { Config } from './config.js';
 import { describeKubeError } from './kube/errors.js';
@@ -16,8 +16,8 @@ import { HostNetworkInformer } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { KubeStatusWriter, type StatusWriter } from './kube/status.js';
 import { WorkQueue } from './kube/workqueue.js';
-import { ledgerName } from './installation.js';
 import { ConfigMapLedgerStore, Ledger, type LedgerStore } from './ledger.js';
+import type { HostEvidence, Inconsistency } from './ledger-evidence.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { WriteFence, isFencedError } from './provider/fence.js';
@@ -68,6 +68,7 @@ export class HostNetworkController {
   private stopping?: Promise<void>;
   readonly fence: WriteFence;
   private readonly pool;
+  private readonly confirmGone: (name: string) => Promise<boolean>;
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
@@ -88,12 +89,19 @@ export class HostNetworkController {
     this.status = o.statusWriter ?? new KubeStatusWriter(kc);
     const allocator = new BlockAllocator(config.poolCidr, config.blockSize, config.vpcSubnets);
     this.ledger = new Ledger(
-      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, ledgerName(config.installationId), config.installationId),
+      o.ledgerStore ?? new ConfigMapLedgerStore(kc, config.leaderElectionNamespace, config.installationId),
       allocator,
       log,
       // Without leader election this is the only replica (running two that way is unsupported).
       () => (this.elector ? this.elector.holdsFreshLease() : true),
+      { evidence: () => this.evidence(), onInconsistencies: (list) => this.reportInconsistencies(list) },
     );
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    // A direct read, not the cache: a list by name needs no `get` permission beyond list.
+    this.confirmGone = async (name) => {
+      const res = (await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, fieldSelector: `metadata.name=${name}` })) as { items?: unknown[] };
+      return (res.items ?? []).length === 0;
+    };
     this.tables = new RouteTableSet(o.provider, {
       capacity: config.routeTableCapacity,
       batchWindowMs: config.routeBatchWindowMs,
@@ -125,6 +133,8 @@ export class HostNetworkController {
       log,
       config,
       recovered: this.recovered,
+      // Only once the informer has synced (the queue runs only then) and a direct read agrees.
+      confirmGone: (name) => this.confirmGone(name),
     });
     this.queue = new WorkQueue((key) => this.process(key), {
       workers: config.workers,
@@ -210,7 +220,9 @@ export class HostNetworkController {
   /** A block came free: hosts waiting for one try again. */
   private wakePoolWaiters(): void {
     for (const obj of this.informer.list()) {
-      if (getCondition(obj.status?.conditions, ConditionType.CIDRAllocated)?.reason === Reason.PoolExhausted) this.queue.add(obj.metadata.name);
+      const reason = getCondition(obj.status?.conditions, ConditionType.CIDRAllocated)?.reason;
+      // A release can also end a pool mismatch (the last unhonourable record) or free room in a full shard.
+      if (reason === Reason.PoolExhausted || reason === Reason.PoolMismatch || reason === Reason.LedgerFull) this.queue.add(obj.metadata.name);
     }
   }
 
@@ -247,6 +259,7 @@ export class HostNetworkController {
     // Stopped meanwhile: no timer may be started after stopReconciling() cleared them.
     if (this.stopped) return;
     for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
+    this.collectGarbage();
     this.resyncTimer = setInterval(() => void this.fullSync(), config.resyncPeriodMs);
     this.metricsTimer = setInterval(() => this.updateGauges(), 5000);
     this.metricsTimer.unref();
@@ -289,8 +302,10 @@ export class HostNetworkController {
   }
 
   /**
-   * Before anything is allocated: every host that lost its ledger entry gets back the block its
-   * status or its owned route names (node-IPAM style: mark everything recorded first).
+   * Before anything is allocated: the ledger is weighed against status and owned routes
+   * (ledger-evidence.ts), so every host that lost its ledger entry gets back the block its status
+   * or its owned route names (node-IPAM style: mark everything recorded first), and a record
+   * naming a missing host cannot take a live host's block.
    */
   private async recoverBlocks(): Promise<void> {
     const { installationId } = this.o.config;
@@ -299,15 +314,47 @@ export class HostNetworkController {
       // A route whose host no longer exists is an orphan, removed by the next flush: no hint.
       if (owner !== undefined && !this.recovered.has(owner) && this.informer.get(owner)) this.recovered.set(owner, route.destination);
     }
-    const adoptions: Promise<unknown>[] = [];
-    for (const obj of this.informer.list()) {
-      const name = obj.metadata.name;
-      if (this.ledger.blockOf(name) !== undefined) continue;
-      const hint = obj.status?.podCIDR ?? this.recovered.get(name);
-      if (hint !== undefined) adoptions.push(this.ledger.assign({ owner: name, hint, hintOnly: true }));
+    const before = this.ledger.owners();
+    const found = await this.ledger.check({ rebuild: true });
+    const adopted = [...this.ledger.owners()].filter(([name, block]) => before.get(name) !== block).length;
+    if (adopted > 0 || found.length > 0) this.o.log.info('recovered blocks before allocating', { adopted, inconsistencies: found.length, ledgerWrites: this.ledger.writes });
+  }
+
+  /** Who says they hold which block, apart from the ledger: status.podCIDR and owned routes. */
+  private evidence(): Map<string, HostEvidence> {
+    const routes = new Map<string, string>();
+    for (const { route } of this.tables.routes()) {
+      const owner = route.type === 'ecs' ? ownerFromMark(this.o.config.installationId, route.description) : undefined;
+      if (owner !== undefined) routes.set(owner, route.destination);
     }
-    const results = await Promise.all(adoptions);
-    if (results.length > 0) this.o.log.info('recovered blocks before allocating', { candidates: results.length, ledgerWrites: this.ledger.writes });
+    const out = new Map<string, HostEvidence>();
+    for (const cached of this.informer.list()) {
+      const obj = this.status.latest(cached);
+      out.set(obj.metadata.name, { podCIDR: obj.status?.podCIDR, route: routes.get(obj.metadata.name) });
+    }
+    return out;
+  }
+
+  private reportInconsistencies(list: Inconsistency[]): void {
+    this.o.metrics.ledgerInconsistencies.inc(list.length);
+    const told = new Set<string>();
+    for (const i of list) {
+      for (const name of [i.claimant, i.keptBy]) {
+        const obj = name !== undefined ? this.informer.get(name) : undefined;
+        if (!obj || told.has(`${name}|${i.message}`)) continue;
+        told.add(`${name}|${i.message}`);
+        this.events.emit(obj, 'Warning', EventReason.LedgerInconsistent, `Allocation ledger disagreed with status and routes: ${i.message}`);
+      }
+    }
+  }
+
+  /**
+   * Blocks recorded for HostNetworks the informer does not have (deleted while the controller was
+   * down, finalizer removed by hand): each goes through the queue, where the reconciler releases
+   * it and removes its routes once a direct read confirms the object is gone.
+   */
+  private collectGarbage(): void {
+    for (const name of this.ledger.owners().keys()) if (!this.informer.get(name)) this.queue.add(name);
   }
 
   private async ensureSecurityGroup(): Promise<void> {
@@ -342,6 +389,8 @@ export class HostNetworkController {
       }
       await this.tables.flushAll();
       await this.ensureSecurityGroup();
+      // A ledger deleted or edited by hand is noticed here at the latest, and rebuilt.
+      await this.ledger.check({ reread: true });
       metrics.lastFullSync.set(Date.now() / 1000);
       // The set of tables may have changed (VPC mode): the gauges follow at once.
       this.updateGauges();
@@ -350,6 +399,7 @@ export class HostNetworkController {
       log.warn('full sync failed; the next one retries', { error: describeKubeError(err) });
     }
     for (const obj of this.informer.list()) this.queue.add(obj.metadata.name);
+    this.collectGarbage();
   }
 
   private updateGauges(): void {
@@ -357,6 +407,11 @@ export class HostNetworkController {
     const alloc = this.ledger.allocator;
     metrics.poolUsed.set(alloc.usedBlocks);
     metrics.poolFree.set(alloc.freeBlocks);
+    const ls = this.ledger.stats();
+    metrics.ledgerRecords.set(ls.records);
+    metrics.ledgerShards.set(ls.shards);
+    metrics.ledgerShardFill.set(ls.fillRatio);
+    metrics.ledgerMismatched.set(this.ledger.poolMismatch?.records.length ?? 0);
     metrics.queueDepth.set(this.queue.depth);
     metrics.setTables(this.tables.all().map((t) => ({ id: t.id, owned: t.ownedCount, desired: t.desiredCount, capacity: t.capacityKnown, remaining: Math.max(0, t.capacityKnown - t.used) })));
     const counts = new Map<string, number>();

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { describeKubeError, kubeStatusCode } from './kube/errors.js';
+import { legacyName, shardSelector } from './ledger-format.js';
 
 export const LEGACY_INSTALLATION_ID = 'default';
 
@@ -20,10 +21,6 @@ export type InstallationIdSource = 'flag' | 'legacy' | 'cluster';
 export interface InstallationId {
   id: string;
   source: InstallationIdSource;
-}
-
-export function ledgerName(installationId: string): string {
-  return `hostnet-allocations-${installationId}`;
 }
 
 export function leaseName(installationId: string): string {
@@ -60,13 +57,23 @@ export function decideInstallationId(f: InstallationFacts): InstallationId {
 
 export class InstallationIdError extends Error {}
 
-async function exists(read: () => Promise<unknown>, what: string): Promise<boolean> {
+/** Asks whether something exists; a refusal or an outage becomes one actionable error. */
+async function probe(what: string, ask: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await ask();
+  } catch (err) {
+    throw new InstallationIdError(`cannot tell whether ${what} exists (it decides the installation id): ${describeKubeError(err)}; set --installation-id, or let the controller get it`);
+  }
+}
+
+/** A read by name: false on 404. */
+async function found(read: () => Promise<unknown>): Promise<boolean> {
   try {
     await read();
     return true;
   } catch (err) {
     if (kubeStatusCode(err) === 404) return false;
-    throw new InstallationIdError(`cannot tell whether ${what} exists (it decides the installation id): ${describeKubeError(err)}; set --installation-id, or let the controller get it`);
+    throw err;
   }
 }
 
@@ -81,16 +88,19 @@ export async function resolveInstallationId(
 ): Promise<InstallationId> {
   if (opts.explicit) return { id: opts.explicit, source: 'flag' };
   const core = kc.makeApiClient(CoreV1Api);
-  const legacyLedger = await exists(
-    () => core.readNamespacedConfigMap({ name: ledgerName(LEGACY_INSTALLATION_ID), namespace: opts.namespace }),
-    `configmap ${opts.namespace}/${ledgerName(LEGACY_INSTALLATION_ID)}`,
-  );
+  // The ledger of "default": its pre-sharding ConfigMap (kept, emptied, after migration) or any
+  // shard. Listed, not read by name: `list` is what the ledger's RBAC rule grants.
+  const legacyLedger = await probe(`the ledger of "${LEGACY_INSTALLATION_ID}" (configmaps ${opts.namespace}/${legacyName(LEGACY_INSTALLATION_ID)}[-*])`, async () => {
+    const byName = await core.listNamespacedConfigMap({ namespace: opts.namespace, fieldSelector: `metadata.name=${legacyName(LEGACY_INSTALLATION_ID)}` });
+    if (byName.items.length > 0) return true;
+    const shards = await core.listNamespacedConfigMap({ namespace: opts.namespace, labelSelector: shardSelector(LEGACY_INSTALLATION_ID), limit: 1 });
+    return shards.items.length > 0;
+  });
   const legacyLease =
     !legacyLedger &&
     opts.leaseChecked &&
-    (await exists(
-      () => kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: leaseName(LEGACY_INSTALLATION_ID), namespace: opts.namespace }),
-      `lease ${opts.namespace}/${leaseName(LEGACY_INSTALLATION_ID)}`,
+    (await probe(`lease ${opts.namespace}/${leaseName(LEGACY_INSTALLATION_ID)}`, () =>
+      found(() => kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: leaseName(LEGACY_INSTALLATION_ID), namespace: opts.namespace })),
     ));
   let kubeSystemUid: string | undefined;
   if (!legacyLedger && !legacyLease) {

@@ -57,6 +57,23 @@ export class Metrics {
   readonly tableRemaining = new Gauge({ name: 'hostnet_route_table_capacity_remaining', help: 'Routes that still fit in the table.', labelNames: ['table'], registers: [this.registry] });
   readonly poolUsed = new Gauge({ name: 'hostnet_pool_blocks_used', help: 'Blocks of the pool held by hosts.', registers: [this.registry] });
   readonly poolFree = new Gauge({ name: 'hostnet_pool_blocks_free', help: 'Blocks of the pool still free (VPC subnets excluded).', registers: [this.registry] });
+  readonly ledgerRecords = new Gauge({ name: 'hostnet_ledger_records', help: 'Allocations recorded in the ledger.', registers: [this.registry] });
+  readonly ledgerShards = new Gauge({ name: 'hostnet_ledger_shards', help: 'ConfigMaps the ledger is stored in (one per /16 holding records).', registers: [this.registry] });
+  readonly ledgerShardFill = new Gauge({
+    name: 'hostnet_ledger_shard_fill_ratio',
+    help: "The largest ledger shard's data as a share of the API server's 1 MiB object limit (writes to it fail at 1).",
+    registers: [this.registry],
+  });
+  readonly ledgerMismatched = new Gauge({
+    name: 'hostnet_ledger_records_unhonourable',
+    help: 'Recorded allocations that --pool-cidr/--block-size cannot honour; while above 0 nothing new is allocated.',
+    registers: [this.registry],
+  });
+  readonly ledgerInconsistencies = new Counter({
+    name: 'hostnet_ledger_inconsistencies_total',
+    help: 'Disagreements between the ledger and status/routes found when rebuilding it (ledger edited or lost).',
+    registers: [this.registry],
+  });
   readonly hostnetworks = new Gauge({ name: 'hostnet_hostnetworks', help: 'HostNetworks by condition type and status.', labelNames: ['condition', 'status'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'hostnet_leader', help: '1 when this replica is the leader and reconciles.', registers: [this.registry] });
   readonly driftRepairs = new Counter({ name: 'hostnet_drift_repairs_total', help: 'Route changes made outside the controller and repaired, by kind (missing, changed, orphaned).', labelNames: ['kind'], registers: [this.registry] });

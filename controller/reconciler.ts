@@ -27,7 +27,12 @@ export interface ReconcilerDeps {
   config: Pick<Config, 'installationId' | 'sourceDestCheck' | 'resyncPeriodMs' | 'portRecheckMs'>;
   /** Blocks recovered from owned routes at start-up, for hosts whose status was lost. */
   recovered: Map<string, string>;
+  /** A direct read (not the cache) that the object is gone; without it the cache is trusted. */
+  confirmGone?: (name: string) => Promise<boolean>;
 }
+
+/** How soon a cache miss for an object that still exists is looked at again. */
+const CACHE_BEHIND_RECHECK_MS = 2000;
 
 /** A retryable failure, surfaced to the work queue so the key comes back after a backoff. */
 export class RetryLater extends Error {
@@ -95,11 +100,18 @@ export class Reconciler {
   }
 
   /** The object vanished without our finalizer running (e.g. it was removed by hand). */
-  private async forgetGone(name: string): Promise<void> {
+  private async forgetGone(name: string): Promise<QueueResult | void> {
     this.forgetHost(name);
+    if (this.d.ledger.blockOf(name) === undefined && !this.d.tables.hasOwner(name)) return;
+    // The cache can be behind (a watch restarting): only a direct read may condemn a block.
+    if (this.d.confirmGone && !(await this.d.confirmGone(name))) {
+      this.d.log.info('not in the cache but still exists; keeping its block', { hostnetwork: name });
+      return { requeueAfterMs: CACHE_BEHIND_RECHECK_MS };
+    }
     this.d.tables.unset(name);
     this.d.tables.requestFlush();
-    await this.d.ledger.release(name);
+    const released = await this.d.ledger.release(name);
+    if (released) this.d.log.info('released the block of a HostNetwork that no longer exists', { hostnetwork: name, podCIDR: released });
   }
 
   private async finalize(obj: HostNetwork): Promise<QueueResult | void> {
@@ -162,11 +174,15 @@ export class Reconciler {
       return;
     }
     const res = await this.d.ledger.assign({ owner: name, pinned, hint });
-    if ('problem' in res || 'exhausted' in res) {
+    if (!('block' in res)) {
       const [reason, message] =
         'problem' in res
           ? [PROBLEM_REASON[res.problem.rule], `spec.podCIDR ${res.problem.message}; pick another block or remove spec.podCIDR to get one allocated`]
-          : [Reason.PoolExhausted, `Every block of the pool is in use; the host gets one as soon as a HostNetwork is deleted (or widen --pool-cidr)`];
+          : 'refused' in res
+            ? [Reason.PoolMismatch, res.refused]
+            : 'ledgerFull' in res
+              ? [Reason.LedgerFull, res.ledgerFull]
+              : [Reason.PoolExhausted, `Every block of the pool is in use; the host gets one as soon as a HostNetwork is deleted (or widen --pool-cidr)`];
       const notify = !hadCondition(ConditionType.CIDRAllocated, 'False', reason);
       cond(ConditionType.CIDRAllocated, 'False', reason, message);
       const held = this.d.ledger.blockOf(name);
@@ -176,9 +192,11 @@ export class Reconciler {
       cond(ConditionType.Ready, 'False', reason, message);
       status.observedGeneration = gen;
       await write();
-      if (notify) this.d.events.emit(obj, 'Warning', reason === Reason.PoolExhausted ? EventReason.PoolExhausted : EventReason.CIDRRejected, message);
-      this.d.log.warn('block not assigned', { hostnetwork: name, reason, detail: message });
-      return reason === Reason.PoolExhausted ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
+      const event = reason === Reason.PoolExhausted ? EventReason.PoolExhausted : reason === Reason.PoolMismatch ? EventReason.PoolMismatch : EventReason.CIDRRejected;
+      if (notify) this.d.events.emit(obj, 'Warning', event, message);
+      // The mismatch itself is logged once by the ledger, not once per waiting host.
+      if (reason !== Reason.PoolMismatch) this.d.log.warn('block not assigned', { hostnetwork: name, reason, detail: message });
+      return reason === Reason.PoolExhausted || reason === Reason.PoolMismatch || reason === Reason.LedgerFull ? { requeueAfterMs: this.d.config.resyncPeriodMs } : undefined;
     }
     const block = res.block;
     if (prev.podCIDR !== block || !hadCondition(ConditionType.CIDRAllocated, 'True')) {

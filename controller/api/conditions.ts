@@ -26,6 +26,10 @@ export const Reason = {
   CIDRInUse: 'CIDRInUse',
   ContainsHostIP: 'ContainsHostIP',
   PoolExhausted: 'PoolExhausted',
+  /** --pool-cidr/--block-size cannot honour the recorded allocations: nothing new is allocated. */
+  PoolMismatch: 'PoolMismatch',
+  /** The block's ledger shard is at the API server's object limit. */
+  LedgerFull: 'LedgerFull',
   // RouteProgrammed
   RouteCreated: 'RouteCreated',
   RoutePending: 'RoutePending',
@@ -52,6 +56,9 @@ export const EventReason = {
   CIDRReleased: 'CIDRReleased',
   CIDRRecovered: 'CIDRRecovered',
   PoolExhausted: 'PoolExhausted',
+  PoolMismatch: 'PoolMismatch',
+  /** The ledger disagreed with status and routes (edited or lost); the host whose evidence agrees kept the block. */
+  LedgerInconsistent: 'LedgerInconsistent',
   RouteProgrammed: 'RouteProgrammed',
   RouteMigrated: 'RouteMigrated',
   RouteRemoved: 'RouteRemoved',

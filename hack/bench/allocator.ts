@@ -81,7 +81,7 @@ export async function runAllocatorBench(): Promise<AllocatorResult> {
   // The ConfigMap store's encoding (sort + data object) per write, with the API call stubbed.
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'x', server: 'https://127.0.0.1:1' }], users: [{ name: 'x' }], contexts: [{ name: 'x', cluster: 'x', user: 'x' }], currentContext: 'x' });
-  const cmStore = new ConfigMapLedgerStore(kc, 'default', 'hostnet-allocations-default', 'default');
+  const cmStore = new ConfigMapLedgerStore(kc, 'default', 'default');
   let lastBody: { data?: Record<string, string> } = {};
   (cmStore as unknown as { api: unknown }).api = {
     replaceNamespacedConfigMap: async ({ body }: { body: { data?: Record<string, string> } }) => ((lastBody = body), { metadata: { resourceVersion: '2' } }),
@@ -89,7 +89,7 @@ export async function runAllocatorBench(): Promise<AllocatorResult> {
   const sizes: AllocatorResult['configMapBytes'] = [];
   for (const count of [1000, 5000, n]) {
     const recs = new Map([...records].slice(0, count));
-    await step(steps, `ConfigMap ledger encode, ${count} records (one write)`, 1, () => cmStore.write(recs, '1'));
+    await step(steps, `ConfigMap ledger encode, ${count} records (one write)`, 1, () => cmStore.writeShard('10-0', recs, { format: 2, pool, blockSize: 24 }, '1'));
     sizes.push({ records: count, bytes: Buffer.byteLength(JSON.stringify(lastBody.data ?? {})) });
   }
   void writes;

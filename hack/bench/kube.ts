@@ -87,14 +87,13 @@ export class BenchKube {
     await this.api.patchClusterCustomObject({ ...HN, name, body: { metadata: { finalizers: null } } }, mergePatch).catch(() => undefined);
   }
 
+  /** Every shard of the ledger whose pre-sharding name is `name` ("<name>-<a>-<b>"), merged. */
   async ledger(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    addCounts(this.mine, 'GET configmaps');
-    try {
-      return (await this.core.readNamespacedConfigMap({ name, namespace })).data ?? {};
-    } catch (err) {
-      if ((err as { code?: number }).code === 404) return undefined;
-      throw err;
-    }
+    addCounts(this.mine, 'LIST configmaps');
+    const list = await this.core.listNamespacedConfigMap({ namespace, labelSelector: 'hostnet.io/ledger=shard' });
+    const shards = list.items.filter((cm) => cm.metadata?.name?.startsWith(`${name}-`));
+    if (shards.length === 0) return undefined;
+    return Object.assign({}, ...shards.map((cm) => cm.data ?? {})) as Record<string, string>;
   }
 
   /** Removes what a size left behind: HostNetworks (finalizers stripped), ledger, Events. */

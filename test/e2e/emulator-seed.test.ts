@@ -2,12 +2,13 @@
 // through the real Huawei SDK. The seed scenario, migration, deletion and drift.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, CustomObjectsApi, loadAllYaml, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, loadAllYaml, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { controlPlane, adminKubeConfig } from '../helpers/controlplane.js';
 import { installCrd, repoRoot, waitFor } from '../helpers/kube.js';
 import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } from '../helpers/controller.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/server.js';
 import type { HostNetwork } from '../../controller/api/types.js';
+import { readLedger } from '../helpers/invariants.js';
 
 const G = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
 const ECS1 = SEED.servers['ecs-1'].id;
@@ -136,8 +137,8 @@ describe('e2e: controller + VPC emulator (real SDK) + real API server', function
     assert.ok(!dests.includes('10.0.2.0/24'), 'route of ecs-1 removed');
     assert.ok(dests.includes('10.0.3.0/24'), 'route of ecs-2 kept');
     assert.ok(routesOf(emu).some((r) => r.destination === '10.0.9.0/24' && r.description === 'added by a person'), 'foreign route untouched');
-    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'hostnet-allocations-default', namespace: 'default' });
-    assert.ok(!Object.values(cm.data ?? {}).includes('ecs-1'), 'block released in the ledger');
+    const ledger = await readLedger(kc);
+    assert.ok(ledger.exists && ![...ledger.records.values()].includes('ecs-1'), 'block released in the ledger');
   });
 
   it('repairs out-of-band edits within a resync and reports a foreign route on a wanted destination', async () => {

@@ -132,6 +132,7 @@ describe('e2e: a real Prometheus scrapes the controller during the seed scenario
     const alerts = rules.filter((r) => r.type === 'alerting').map((r) => r.name).sort();
     assert.deepEqual(alerts, [
       'HostnetCloudErrors', 'HostnetCloudThrottled', 'HostnetControllerDown', 'HostnetFullSyncStale',
+      'HostnetLedgerNearLimit', 'HostnetLedgerPoolMismatch',
       'HostnetNoLeader', 'HostnetPoolNearlyFull', 'HostnetRouteTableNearlyFull', 'HostnetRoutesNotConverging',
     ]);
     for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);

@@ -105,20 +105,27 @@ export interface LedgerView {
   data: Record<string, string>;
 }
 
+/**
+ * Every shard of the ledger (ConfigMaps "hostnet-allocations-<id>-<a>-<b>", see
+ * controller/ledger-format.ts) merged into one view; resourceVersion joins the shards' versions,
+ * so it changes with any write.
+ */
 export async function readLedger(kc: KubeConfig, installationId = 'default', namespace = 'default'): Promise<LedgerView> {
-  try {
-    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: `hostnet-allocations-${installationId}`, namespace });
-    const data = cm.data ?? {};
-    const records = new Map(Object.entries(data).map(([k, v]) => [k.replace('_', '/'), v]));
-    return { exists: true, resourceVersion: cm.metadata?.resourceVersion, records, data };
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return { exists: false, records: new Map(), data: {} };
-    throw err;
-  }
+  const prefix = `hostnet-allocations-${installationId}-`;
+  const list = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace, labelSelector: `hostnet.io/installation=${installationId},hostnet.io/ledger=shard` });
+  const shards = list.items.filter((cm) => cm.metadata?.name?.startsWith(prefix)).sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
+  const data: Record<string, string> = {};
+  for (const cm of shards) Object.assign(data, cm.data ?? {});
+  const records = new Map(Object.entries(data).map(([k, v]) => [k.replace('_', '/'), v]));
+  if (shards.length === 0) return { exists: false, records, data };
+  return { exists: true, resourceVersion: shards.map((cm) => `${cm.metadata!.name}=${cm.metadata!.resourceVersion}`).join(','), records, data };
 }
 
+/** Deletes every shard of the ledger (what an operator's `kubectl delete configmap` would do). */
 export async function deleteLedger(kc: KubeConfig, installationId = 'default', namespace = 'default'): Promise<void> {
-  await kc.makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: `hostnet-allocations-${installationId}`, namespace });
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = await core.listNamespacedConfigMap({ namespace, labelSelector: `hostnet.io/installation=${installationId}` });
+  for (const cm of list.items) if (cm.metadata?.name?.startsWith('hostnet-allocations-')) await core.deleteNamespacedConfigMap({ name: cm.metadata.name, namespace });
 }
 
 /** core/v1 Events about one object (by uid, so earlier objects of the same name do not count). */

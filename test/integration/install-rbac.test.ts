@@ -24,6 +24,7 @@ import { installCrd, repoRoot, resetCluster, waitFor } from '../helpers/kube.js'
 import { startController, type ControllerProcess } from '../helpers/controller.js';
 import { chartDir, kubectl, parseObjects, randomSuffix, tool } from '../helpers/cli.js';
 import type { HostNetwork } from '../../controller/api/types.js';
+import { encodeShard, labelsFor } from '../../controller/ledger-format.js';
 
 const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
 const SEED_HOSTS = ['ecs-1', 'ecs-2'];
@@ -31,7 +32,8 @@ const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding
 // The names of an installation from before ids were derived (the chart's installationId empty:
 // such an installation keeps the id "default").
 const LEGACY_LEASE = 'hostnet-controller-default';
-const LEGACY_LEDGER = 'hostnet-allocations-default';
+/** The ledger shard of "default" holding the seed's blocks (10.0.0.0/16; see controller/ledger-format.ts). */
+const LEGACY_LEDGER_SHARD = 'hostnet-allocations-default-10-0';
 /** As the chart runs it: no installation id set (startController pins "default" otherwise). */
 const AUTO_ID = { HOSTNET_INSTALLATION_ID: '' };
 /** How long a broken controller gets to show its failure (the intact one converges in ~1-2 s). */
@@ -182,7 +184,12 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
         body: { metadata: { name: LEGACY_LEASE }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now() - 60_000) } },
       });
     }
-    if (pre.ledger) await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: LEGACY_LEDGER }, data: {} } });
+    if (pre.ledger) {
+      await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name: LEGACY_LEDGER_SHARD, labels: labelsFor('default'), annotations: encodeShard('10-0', new Map(), { format: 2, pool: '10.0.0.0/16', blockSize: 24 }).annotations }, data: {} },
+      });
+    }
     // The Deployment's own arguments, minus the listen addresses and the log settings that
     // startController chooses; a 5 s resync so failures show quickly.
     const dep = all.find((o) => o.kind === 'Deployment') as V1Deployment;

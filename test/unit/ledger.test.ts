@@ -142,7 +142,7 @@ describe('Ledger (MemoryLedgerStore)', () => {
     assert.equal(blockOf(await ledger.assign({ owner: 'c' })), a);
   });
 
-  it('load() rebuilds from the store and ignores (reports) records it cannot honour', async () => {
+  it('load() keeps records it cannot honour and refuses to allocate instead of dropping them', async () => {
     const store = new MemoryLedgerStore();
     store.records = new Map([
       ['10.0.1.0/24', 'a'],
@@ -152,11 +152,10 @@ describe('Ledger (MemoryLedgerStore)', () => {
     const ledger = newLedger(store);
     await ledger.load();
     assert.equal(ledger.blockOf('a'), '10.0.1.0/24');
-    assert.equal(ledger.blockOf('outside'), undefined);
-    assert.deepEqual([...ledger.owners()], [['a', '10.0.1.0/24']]);
-    const b = blockOf(await ledger.assign({ owner: 'b' }));
-    assert.notEqual(b, '10.0.1.0/24');
-    assert.equal(store.version, 8, 'the write was made on top of version 7');
+    assert.equal(ledger.blockOf('outside'), '10.9.0.0/24', 'the recorded holder keeps its block');
+    const r = await ledger.assign({ owner: 'b' });
+    assert.ok('refused' in r, JSON.stringify(r));
+    assert.equal(store.version, 7, 'nothing written');
   });
 
   describe('conflicts (another writer)', () => {
@@ -263,7 +262,9 @@ describe('Ledger (MemoryLedgerStore)', () => {
     const store: LedgerStore = {
       description: 'flaky',
       read: () => (failReads ? Promise.reject(new Error('read: connection refused')) : inner.read()),
-      write: (records, version) => inner.write(records, version),
+      shardOf: (b) => inner.shardOf(b),
+      writeShard: (key, records, meta, version) => inner.writeShard(key, records, meta, version),
+      retireLegacy: (v) => inner.retireLegacy(v),
     };
     const ledger = newLedger(store);
     await ledger.load();
@@ -324,10 +325,12 @@ describe('Ledger (MemoryLedgerStore)', () => {
           await yieldRandomly();
           return inner.read();
         },
-        async write(records, version) {
+        shardOf: (b) => inner.shardOf(b),
+        retireLegacy: (v) => inner.retireLegacy(v),
+        async writeShard(key, records, meta, version) {
           await yieldRandomly();
           const before = new Map(inner.records);
-          const v = await inner.write(records, version); // the compare-and-swap, atomically
+          const v = await inner.writeShard(key, records, meta, version); // the compare-and-swap, atomically
           const owners = new Set<string>();
           for (const owner of inner.records.values()) {
             if (owners.has(owner)) violations.push(`seed ${seed}: ${owner} holds two blocks`);
@@ -390,8 +393,9 @@ describe('Ledger (MemoryLedgerStore)', () => {
 
   it('LedgerConflict is what the memory store throws on a stale version', async () => {
     const store = new MemoryLedgerStore();
-    await store.write(new Map([['10.0.0.0/24', 'a']]), '');
-    await assert.rejects(store.write(new Map(), ''), LedgerConflict);
-    assert.equal(await store.write(new Map(), '1'), '2');
+    const meta = { format: 2, pool: '10.0.0.0/16', blockSize: 24 };
+    await store.writeShard('all', new Map([['10.0.0.0/24', 'a']]), meta, '');
+    await assert.rejects(store.writeShard('all', new Map(), meta, ''), LedgerConflict);
+    assert.equal(await store.writeShard('all', new Map(), meta, '1'), '2');
   });
 });

@@ -33,7 +33,9 @@ interface Harness {
   updates(): { add?: number; mod?: number; del?: number }[];
 }
 
-async function harness(o: { pool?: string; blockSize?: number; servers?: string[]; foreign?: { destination: string; nexthop: string; description: string }[] } = {}): Promise<Harness> {
+async function harness(
+  o: { pool?: string; blockSize?: number; servers?: string[]; foreign?: { destination: string; nexthop: string; description: string }[]; confirmGone?: (name: string) => Promise<boolean> } = {},
+): Promise<Harness> {
   const pool = o.pool ?? '10.0.0.0/16';
   const journal: JournalEntry[] = [];
   const provider = new MemoryProvider({ servers: o.servers ?? ['i-1', 'i-2', 'i-3'], localRoutes: ['192.168.0.0/24'] });
@@ -69,6 +71,7 @@ async function harness(o: { pool?: string; blockSize?: number; servers?: string[
     log,
     config: { installationId: ID, sourceDestCheck: 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
     recovered: new Map(),
+    confirmGone: o.confirmGone,
   });
   // A sync hands its route change to the table's next batch and returns; the table re-queues
   // the host when the batch is done. Here: sync, let the batch go out, sync again.
@@ -250,6 +253,31 @@ describe('Reconciler (in-memory parts)', () => {
     assert.deepEqual(reasons(h, 'h1').slice(-2), ['RouteRemoved', 'CIDRReleased']);
     // Syncing the vanished object again is harmless.
     await h.rec.sync('h1');
+  });
+
+  it('a cache miss releases nothing until a direct read confirms the object is gone', async () => {
+    let reallyGone = false;
+    const asked: string[] = [];
+    const h = await harness({ confirmGone: async (name) => (asked.push(name), reallyGone) });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    const block = h.ledger.blockOf('h1')!;
+    // The cache lost the object (a watch restarting), the API server still has it.
+    h.status.objects.delete('h1');
+    const r = await h.inner.sync('h1');
+    assert.deepEqual(asked, ['h1']);
+    assert.ok(r && typeof r.requeueAfterMs === 'number', 'looked at again soon');
+    assert.equal(h.ledger.blockOf('h1'), block, 'the block is kept');
+    assert.equal(h.store.records.get(block), 'h1');
+    await h.tables.flushAll();
+    assert.equal(h.routes().get(block)?.nexthop, 'i-1', 'the route is kept');
+    // Really gone now: released, route removed.
+    reallyGone = true;
+    await h.inner.sync('h1');
+    await h.tables.flushAll();
+    assert.equal(h.ledger.blockOf('h1'), undefined);
+    assert.equal(h.store.records.has(block), false);
+    assert.equal(h.routes().has(block), false);
   });
 
   it('a foreign route on the block: RouteConflict, the foreign route is left alone', async () => {

@@ -77,8 +77,9 @@ controller names it at start-up).
 {{- end }}
 
 {{/*
-Name of the allocation ledger ConfigMap; fixed by the controller. Empty with an automatic
-installation id.
+Name of the allocation ledger ConfigMap before sharding (format 1); the shards are named
+"<this>-<a>-<b>" for each a.b.0.0/16 holding records. Fixed by the controller. Empty with an
+automatic installation id.
 */}}
 {{- define "hostnet.ledgerName" -}}
 {{- with .Values.installationId }}
