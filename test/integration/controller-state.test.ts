@@ -15,7 +15,7 @@ import { resetCluster, waitFor } from '../helpers/kube.js';
 import { ECS1, ECS2, createHn, createMany, deleteHn, getHn, hostNetwork, listHn, waitAllReady } from '../helpers/invariants.js';
 
 function config(extra: string[] = []): Config {
-  const r = parseConfig(['--cloud-provider=memory', '--leader-elect=false', '--pool-cidr=10.0.0.0/16', '--resync-period=1h', ...extra], {});
+  const r = parseConfig(['--cloud-provider=memory', '--leader-elect=false', '--installation-id=default', '--pool-cidr=10.0.0.0/16', '--resync-period=1h', ...extra], {});
   assert.equal(r.kind, 'config');
   return r.config;
 }

@@ -22,6 +22,7 @@ import {
 import { adminKubeConfig, controlPlane } from '../helpers/controlplane.js';
 import { installCrd, repoRoot, resetCluster, waitFor } from '../helpers/kube.js';
 import { startController, type ControllerProcess } from '../helpers/controller.js';
+import { readLedger } from '../helpers/invariants.js';
 import { chartDir, kubectl, parseObjects, randomSuffix, tool } from '../helpers/cli.js';
 import type { HostNetwork } from '../../controller/api/types.js';
 import { encodeShard, labelsFor } from '../../controller/ledger-format.js';
@@ -273,7 +274,7 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
     assert.ok(installation?.startsWith(`cluster-${kubeSystemUid.slice(0, 8)}-`), `installation id ${installation} from kube-system UID ${kubeSystemUid}`);
     const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: `hostnet-controller-${installation}`, namespace: s.namespace });
     assert.equal(lease.spec?.holderIdentity, identity, 'the Lease in the release namespace is held by the controller');
-    const ledger = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: `hostnet-allocations-${installation}`, namespace: s.namespace });
+    const ledger = await readLedger(kc, installation, s.namespace);
     assert.deepEqual(ledger.data, { '10.0.2.0_24': 'ecs-1', '10.0.3.0_24': 'ecs-2' });
     const events = await waitFor('Events for both hosts', async () => {
       const evs = await eventsOf([...uids.values()]);
