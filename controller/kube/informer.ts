@@ -2,11 +2,12 @@
 // client-node 1.4 stops the informer for good on any stream error other than 410, has no watch
 // timeout, and its stop() itself raises an error event. This wrapper restarts after errors
 // (with backoff), ignores the errors its own stop() causes, and runs a watchdog that restarts a
-// watch that went silent.
-import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+// watch that went silent (and cuts one that does not answer at all: watch-deadline.ts).
+import { CustomObjectsApi, ListWatch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
 import type { Logger } from '../logger.js';
 import { describeKubeError, kubeStatusCode } from './errors.js';
+import { WatchWithResponseDeadline } from './watch-deadline.js';
 
 export interface InformerHandlers {
   onAdd(obj: HostNetwork): void;
@@ -42,7 +43,9 @@ export class HostNetworkInformer {
       };
       return res as never;
     };
-    this.informer = makeInformer(kc, path, list);
+    // A watch that does not even answer within the idle timeout is as silent as one that stopped
+    // talking; without the deadline it would hang start() and so every later restart.
+    this.informer = new ListWatch(path, new WatchWithResponseDeadline(kc, idleTimeoutMs), list, false);
     const seen = (): void => {
       this.lastActivity = Date.now();
       this.errorsInARow = 0;
