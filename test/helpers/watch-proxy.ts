@@ -9,7 +9,9 @@
 //             established watches stop getting bytes and new ones are held without being
 //             forwarded. A frozen connection stays dead after thaw(); only new watches pass;
 // - 'reset':  established watches and every new one are cut (socket destroyed before any
-//             response), like a connection reset.
+//             response), like a connection reset;
+// - 'forbid': established watches are cut and every new one is refused with the API server's
+//             403 Status, as when the RBAC rule lacks the `watch` verb.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type WatchMode = 'pass' | 'freeze' | 'reset';
+export type WatchMode = 'pass' | 'freeze' | 'reset' | 'forbid';
 
 export interface WatchProxy {
   /** https://127.0.0.1:PORT */
@@ -32,6 +34,9 @@ export interface WatchProxy {
   /** Watch requests frozen or cut so far (established ones at the switch included). */
   readonly watchesFrozen: number;
   readonly watchesReset: number;
+  readonly watchesForbidden: number;
+  /** Lists (GET without watch=true) received so far. */
+  readonly listRequests: number;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,8 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
   let watchRequests = 0;
   let watchesFrozen = 0;
   let watchesReset = 0;
+  let watchesForbidden = 0;
+  let listRequests = 0;
   const open = new Set<OpenWatch>();
 
   const forward = (req: IncomingMessage, res: ServerResponse, w?: OpenWatch): void => {
@@ -105,11 +112,31 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
 
   const server: Server = createServer({ key: pki.key, cert: pki.cert }, (req, res) => {
     const isWatch = new URL(req.url ?? '/', 'https://proxy').searchParams.get('watch') === 'true';
-    if (!isWatch) return forward(req, res);
+    if (!isWatch) {
+      if (req.method === 'GET') listRequests++;
+      return forward(req, res);
+    }
     watchRequests++;
     if (mode === 'reset') {
       watchesReset++;
       req.socket.destroy();
+      return;
+    }
+    if (mode === 'forbid') {
+      watchesForbidden++;
+      // The body kube-apiserver sends for a watch the caller may not do.
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `forbidden: the test's watch proxy refuses watch on ${req.url ?? ''}`,
+          reason: 'Forbidden',
+          code: 403,
+        }),
+      );
       return;
     }
     const w: OpenWatch = { req, frozen: mode === 'freeze' };
@@ -147,7 +174,7 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
         if (next === 'freeze' && !w.frozen) {
           w.frozen = true;
           watchesFrozen++;
-        } else if (next === 'reset') {
+        } else if (next === 'reset' || next === 'forbid') {
           watchesReset++;
           w.req.socket.destroy();
         }
@@ -161,6 +188,12 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
     },
     get watchesReset() {
       return watchesReset;
+    },
+    get watchesForbidden() {
+      return watchesForbidden;
+    },
+    get listRequests() {
+      return listRequests;
     },
     async close() {
       server.closeAllConnections();
