@@ -2,11 +2,12 @@
 // client-node 1.4 stops the informer for good on any stream error other than 410, has no watch
 // timeout, and its stop() itself raises an error event. This wrapper restarts after errors
 // (with backoff), ignores the errors its own stop() causes, and runs a watchdog that restarts a
-// watch that went silent.
-import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+// watch that went silent (and cuts one that does not answer at all: watch-deadline.ts).
+import { CustomObjectsApi, ListWatch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
 import type { Logger } from '../logger.js';
 import { describeKubeError, kubeStatusCode } from './errors.js';
+import { WatchWithResponseDeadline } from './watch-deadline.js';
 
 export interface InformerHandlers {
   onAdd(obj: HostNetwork): void;
@@ -42,10 +43,14 @@ export class HostNetworkInformer {
       };
       return res as never;
     };
-    this.informer = makeInformer(kc, path, list);
+    // A watch that does not even answer within the idle timeout is as silent as one that stopped
+    // talking; without the deadline it would hang start() and so every later restart.
+    this.informer = new ListWatch(path, new WatchWithResponseDeadline(kc, idleTimeoutMs), list, false);
     const seen = (): void => {
       this.lastActivity = Date.now();
-      this.errorsInARow = 0;
+      // Only a working watch ends a run of failures: the relist of a restart delivers news too,
+      // and a watch refused every time must not be retried (and re-listed) at the fastest pace.
+      if (!this.restarting) this.errorsInARow = 0;
     };
     this.informer.on('add', (o) => (seen(), handlers.onAdd(o as HostNetwork)));
     this.informer.on('update', (o) => (seen(), handlers.onUpdate(o as HostNetwork)));
@@ -103,19 +108,27 @@ export class HostNetworkInformer {
     const hint = code === 401 || code === 403 ? ' (check the RBAC rule for list and watch on hostnetworks.hostnet.io)' : '';
     this.log.warn(`watch failed; restarting it${hint}`, { path: this.path, status: code, error: describeKubeError(err), retryInMs: Math.round(delay) });
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.restart(), delay);
+    this.retryTimer = setTimeout(() => void this.restart({ relist: true }), delay);
     this.retryTimer.unref();
   }
 
-  private async restart(): Promise<void> {
+  /**
+   * `relist` after a failed watch: a watch that keeps failing (403 without the RBAC verb, a proxy
+   * that cuts it) would otherwise resume from the same resource version for ever and the cache
+   * would never learn anything new; a list brings it up to date, deletes included (what
+   * client-go's reflector does too). A silent watch just resumes.
+   */
+  private async restart(opts: { relist?: boolean } = {}): Promise<void> {
     if (this.stopped || this.restarting) return;
     this.restarting = true;
     this.restarts++;
     try {
       await this.informer.stop();
+      // client-node has no public way to ask for a relist; it relists when this is empty (as after a 410).
+      if (opts.relist) (this.informer as unknown as { resourceVersion: string }).resourceVersion = '';
       this.errorDuringRestart = undefined;
       this.lastActivity = Date.now();
-      // start() relists when the resource version is gone (410) and resumes the watch otherwise.
+      // start() relists when the resource version is gone (410, or forgotten above) and resumes the watch otherwise.
       // A failed list does not throw: client-node reports it as an error event.
       await this.informer.start();
     } catch (err) {

@@ -10,6 +10,7 @@ import { adminKubeConfig, controlPlane } from '../helpers/controlplane.js';
 import { installCrd, resetCluster, waitFor } from '../helpers/kube.js';
 import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } from '../helpers/controller.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/server.js';
+import { logLines } from '../helpers/invariants.js';
 import type { HostNetwork } from '../../controller/api/types.js';
 
 const G = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
@@ -66,8 +67,12 @@ describe('e2e at scale: faults and quota (controller + emulator + API server)', 
 
   afterEach(async function () {
     if (ctl && this.currentTest?.state === 'failed') {
-      ctl.proc.kill('SIGUSR2');
-      await new Promise((r) => setTimeout(r, 300));
+      const c = ctl;
+      const dumps = (): number => logLines(c).filter((l) => l.message === 'state').length;
+      const before = dumps();
+      c.proc.kill('SIGUSR2');
+      // The state dump is in the log (or the process is gone and there will be none).
+      await waitFor('the SIGUSR2 state dump', async () => dumps() > before || c.proc.exitCode !== null, 5_000, 50).catch(() => undefined);
       const file = join(tmpdir(), `hostnet-controller-${Date.now()}.log`);
       writeFileSync(file, ctl.logs());
       console.log(`controller log: ${file}\n${ctl.logs().slice(-3000)}`);

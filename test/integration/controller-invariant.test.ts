@@ -26,7 +26,6 @@ import {
   listHn,
   ownedRoutes,
   readLedger,
-  sleep,
   stripStatus,
   waitAllReady,
 } from '../helpers/invariants.js';
@@ -123,7 +122,9 @@ describe('controller core: allocation invariant across crashes and lost state (e
     console.log(`      killed mid-batch: ${routesAtKill} owned routes in the table, ${before.size} of 100 blocks in status`);
     assert.ok(routesAtKill > 0 && routesAtKill < 100, `the kill landed mid-way (${routesAtKill} routes)`);
     await checkInvariant(kc);
-    await sleep(3200); // the held call answers into the void
+    // The held call is over (answered into the void, or dropped with the dead client's socket)
+    // before the successor starts: the call log records it when it ends.
+    await waitFor('the held UpdateRouteTable over', async () => emu!.callsSince(since, 'UpdateRouteTable').some((c) => c.fault === 'timeout'), 10_000, 20);
 
     const restartSeq = emu!.lastSeq;
     await start(['--source-dest-check=off', '--resync-period=30s']);

@@ -68,7 +68,18 @@ describe('controller core: leader election with two replicas (real Lease, real A
     ctls.push(b);
     await createMany(kc, [hostNetwork('le-1', { instanceID: ECS1 }), hostNetwork('le-2', { instanceID: ECS2 })]);
     await waitAllReady(kc, 2, 30_000);
-    await sleep(1000); // give a misbehaving standby the time to act too
+    // Nothing to wait for when nothing should happen: give a misbehaving standby the time to act
+    // too, measured by the lease: the leader renews it twice more (every retry period), and the
+    // standby, which reads it every retry period, has had its turns meanwhile.
+    const leases = kc.makeApiClient(CoordinationV1Api);
+    const renewTime = async (): Promise<string> => String(new Date((await leases.readNamespacedLease(LEASE)).spec?.renewTime ?? 0).getTime());
+    for (let renewals = 0, last = await renewTime(); renewals < 2; renewals++) {
+      const seen = last;
+      last = await waitFor('the leader renewing its lease', async () => {
+        const now = await renewTime();
+        return now !== seen ? now : undefined;
+      }, 10_000, 50);
+    }
 
     assert.equal(await leaderGauge(a), 1, 'a leads');
     assert.equal(await leaderGauge(b), 0, 'b stands by');

@@ -66,11 +66,17 @@ describe('controller core: finalizer, migration (emulator, real API server)', fu
     assert.ok(!ownedRoutes(emu).some((r) => r.destination === block), 'route removed');
     assert.ok(!(await readLedger(kc)).records.has(block), 'block released');
     assert.ok(ownedRoutes(emu).some((r) => r.owner === 'del-keep'), 'the other host keeps its route');
-    const reasons = await waitFor('RouteRemoved and CIDRReleased events', async () => {
-      const r = (await eventsFor(kc, hn)).map((e) => e.reason);
-      return r.includes('RouteRemoved') && r.includes('CIDRReleased') ? r : undefined;
+    const evs = await waitFor('RouteRemoved and CIDRReleased events', async () => {
+      const e = await eventsFor(kc, hn);
+      return e.some((x) => x.reason === 'RouteRemoved') && e.some((x) => x.reason === 'CIDRReleased') ? e : undefined;
     }, 10_000);
-    assert.ok(reasons.includes('RouteRemoved'));
+    // Both name the block that went, as Normal Events, once each.
+    for (const reason of ['RouteRemoved', 'CIDRReleased']) {
+      const of = evs.filter((e) => e.reason === reason);
+      assert.equal(of.length, 1, `one ${reason} Event: ${JSON.stringify(of)}`);
+      assert.equal(of[0]!.type, 'Normal');
+      assert.ok(of[0]!.message?.includes(block), `${reason} names ${block}: ${of[0]!.message}`);
+    }
     await checkInvariant(kc, { emulator: emu, converged: true });
   });
 

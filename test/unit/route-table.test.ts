@@ -9,6 +9,7 @@ import type { RouteBatch, RouteSpec } from '../../controller/provider/provider.j
 import { isOwnedBy, markFor } from '../../controller/routes/marks.js';
 import { CloudGate, RouteTable, type TableOptions } from '../../controller/routes/table.js';
 import { RouteTableSet } from '../../controller/routes/tableset.js';
+import { waitFor } from '../helpers/kube.js';
 
 const ID = 'ut';
 const POOL = parseCidr('10.0.0.0/16')!;
@@ -87,8 +88,8 @@ describe('routes/table (MemoryProvider)', () => {
     await t.refresh();
     t.set('h0', spec('h0', blockN(0), 'i-0'));
     const first = t.flush();
-    // Let the first call start, then want 59 more while it is in flight.
-    await new Promise((r) => setTimeout(r, 5));
+    // Once the first call has started, want 59 more while it is in flight (15 ms).
+    await waitFor('the first UpdateRouteTable in flight', async () => stats.batches.length === 1, 5_000, 1);
     const rest: Promise<void>[] = [];
     for (let i = 1; i < 60; i++) {
       t.set(`h${i}`, spec(`h${i}`, blockN(i), `i-${i}`));
