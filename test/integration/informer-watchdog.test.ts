@@ -131,8 +131,14 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
     await createHn(kc, hostNetwork('refused-new', { instanceID: ECS1 }));
     await waitFor('the cache converged without a watch', async () => inf.get('refused-new') !== undefined && inf.get('refused-gone') === undefined, 20_000);
     assert.deepEqual(deleted, ['refused-gone'], 'the delete reached the handler');
-    assert.ok(proxy.watchesForbidden >= 1 && proxy.listRequests > listsAtForbid, `re-listed (${proxy.listRequests - listsAtForbid} lists) while watches were refused (${proxy.watchesForbidden})`);
-    const refused = lines.find((l) => l.message.startsWith('watch failed; restarting it') && l.status === 403);
+    assert.ok(proxy.listRequests > listsAtForbid, `re-listed (${proxy.listRequests - listsAtForbid} lists) after the watch was cut`);
+    // The re-list can land before the informer's next watch is tried: wait for that watch to be
+    // refused and reported.
+    const refused = await waitFor(
+      'a refused watch reported',
+      async () => (proxy.watchesForbidden >= 1 ? lines.find((l) => l.message.startsWith('watch failed; restarting it') && l.status === 403) : undefined),
+      20_000,
+    );
     assert.ok(refused?.message.includes('check the RBAC rule'), `the warning points at RBAC: ${JSON.stringify(refused)}`);
   });
 });
