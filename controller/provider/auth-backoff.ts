@@ -72,6 +72,14 @@ export class AuthBackoff {
     return waitMs;
   }
 
+  /**
+   * The credentials changed (a rotated Secret): the refusals were for the old key, so the new one
+   * is tried at once instead of after the wait.
+   */
+  reset(): void {
+    this.succeeded();
+  }
+
   /** Any other outcome of a probe (timeout, 5xx): let the next call probe again. */
   settled(): void {
     this.probing = false;

@@ -104,6 +104,16 @@ export function loadCredentials(opts: LoadCredentialsOptions = {}): LoadedCreden
   return fromEnv(opts.env ?? process.env);
 }
 
+/** The same key (AK, SK and token): a re-read that found nothing new. */
+export function sameCredentials(a: HuaweiCredentials, b: HuaweiCredentials): boolean {
+  return a.ak === b.ak && a.sk === b.sk && (a.securityToken ?? '') === (b.securityToken ?? '');
+}
+
+/** What a log line may show of an access key: its last 4 characters at most (never the SK). */
+export function akHint(ak: string): string {
+  return ak.length > 8 ? `…${ak.slice(-4)}` : '…';
+}
+
 const SIGNATURE_HEADER = /(SDK-HMAC-SHA256\s+)?Access=[^,\s]+,\s*SignedHeaders=[^,\s]+,\s*Signature=[0-9a-fA-F]+/g;
 
 /**

@@ -20,7 +20,8 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
     memory.fence = fence;
     return memory;
   }
-  const credentials = loadCredentials({ dir: config.cloudCredentialsDir });
+  const dir = config.cloudCredentialsDir;
+  const credentials = loadCredentials({ dir });
   return createHuaweiProvider(
     {
       flavor: config.cloudProvider,
@@ -36,6 +37,8 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
       userAgent: 'hostnet-controller',
     },
     log,
-    { fence },
+    // A mounted Secret changes under us (kubelet rewrites it after a rotation): re-read it.
+    // The environment of a running process cannot change, so there is nothing to re-read.
+    { fence, ...(dir ? { rereadCredentials: () => loadCredentials({ dir }) } : {}) },
   );
 }

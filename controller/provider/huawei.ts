@@ -22,7 +22,7 @@ import { AuthBackoff } from './auth-backoff.js';
 import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
 import { isFencedError, type WriteFence } from './fence.js';
 import { TokenBucket } from './ratelimit.js';
-import { redact } from './credentials.js';
+import { akHint, CredentialsError, redact, sameCredentials, type HuaweiCredentials } from './credentials.js';
 import { covers, parseCidr } from '../cidr.js';
 
 export type { HuaweiProviderConfig, HuaweiFlavor } from './huawei-config.js';
@@ -97,7 +97,24 @@ export interface HuaweiProviderDeps {
   fence?: WriteFence;
   /** The auth backoff (tests shorten it). */
   authBackoff?: AuthBackoff;
+  /**
+   * Re-reads the credentials (a mounted Secret directory; see factory.ts). Without it the
+   * credentials of the configuration are used for the provider's lifetime.
+   */
+  rereadCredentials?: () => HuaweiCredentials;
+  /** How often the credentials are re-read (default CREDENTIALS_CHECK_MS). */
+  credentialsCheckMs?: number;
 }
+
+/**
+ * How often a mounted credentials Secret is re-read. kubelet updates a Secret volume by swapping
+ * the `..data` symlink to a new timestamped directory (within about a minute of the Secret's
+ * change); fs.watch on the directory misses that swap on some file systems and across symlinks,
+ * so we poll: reading two small files every 10 s costs nothing. They are also re-read at once
+ * when the cloud refuses the key, and before each call while the auth backoff holds calls back,
+ * so a rotation is noticed at the latest 10 s after kubelet wrote the files.
+ */
+export const CREDENTIALS_CHECK_MS = 10_000;
 
 /** The calls that change the cloud: each must pass the write fence. */
 const WRITE_OPERATIONS = new Set(['UpdateRouteTable', 'UpdatePort', 'NeutronUpdatePort', 'CreateSecurityGroupRule', 'NeutronCreateSecurityGroupRule']);
@@ -128,8 +145,14 @@ const SHAPES: Record<string, ShapeCheck> = {
 export class HuaweiCloudProvider implements CloudProvider {
   readonly name: string;
   readonly config: Readonly<Omit<ResolvedHuaweiConfig, 'credentials'>>;
-  private readonly client: VpcClient;
+  private client: VpcClient;
+  private credentials: HuaweiCredentials;
+  private readonly makeClient: (c: HuaweiCredentials) => VpcClient;
+  private readonly rereadCredentials?: () => HuaweiCredentials;
+  /** The last re-read error logged, so a broken Secret is logged once, not every 10 s. */
+  private rereadProblem?: string;
   private readonly limiter: TokenBucket;
+  /** Every secret ever used (old keys too: a late answer may still echo one), for redact(). */
   private readonly secrets: string[];
   private readonly tableLocks = new Map<string, Promise<unknown>>();
   private readonly fence?: WriteFence;
@@ -144,21 +167,28 @@ export class HuaweiCloudProvider implements CloudProvider {
     const { credentials, ...rest } = resolved;
     this.config = Object.freeze(rest);
     this.name = resolved.flavor;
-    this.secrets = [credentials.ak, credentials.sk, credentials.securityToken].filter((x): x is string => !!x);
+    this.secrets = [];
+    this.rememberSecrets(credentials);
+    this.credentials = credentials;
     this.limiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
     this.fence = deps.fence;
     this.auth = deps.authBackoff ?? new AuthBackoff();
-    this.client =
-      deps.client ??
+    this.makeClient = (c) =>
       createVpcClient({
         endpoint: resolved.endpoint,
         projectId: resolved.projectId,
-        ak: credentials.ak,
-        sk: credentials.sk,
-        securityToken: credentials.securityToken,
+        ak: c.ak,
+        sk: c.sk,
+        securityToken: c.securityToken,
         timeoutMs: resolved.timeoutMs,
         userAgent: resolved.userAgent,
       });
+    this.client = deps.client ?? this.makeClient(credentials);
+    this.rereadCredentials = deps.rereadCredentials;
+    if (this.rereadCredentials) {
+      // unref: the timer alone never keeps the process alive.
+      setInterval(() => this.checkCredentials(), deps.credentialsCheckMs ?? CREDENTIALS_CHECK_MS).unref();
+    }
     this.log.debug('cloud provider ready', {
       provider: this.name,
       endpoint: resolved.endpoint,
@@ -171,8 +201,42 @@ export class HuaweiCloudProvider implements CloudProvider {
     });
   }
 
+  private rememberSecrets(c: HuaweiCredentials): void {
+    for (const v of [c.ak, c.sk, c.securityToken]) if (v && !this.secrets.includes(v)) this.secrets.push(v);
+  }
+
+  /**
+   * Re-reads the credentials; when they changed, signs with the new key from now on and ends the
+   * auth backoff (its refusals were for the old key). Returns whether they changed. A Secret that
+   * cannot be read (a key missing, an empty file) keeps the current key, logged once.
+   */
+  private checkCredentials(): boolean {
+    if (!this.rereadCredentials) return false;
+    let fresh: HuaweiCredentials;
+    try {
+      fresh = this.rereadCredentials();
+    } catch (err) {
+      const problem = err instanceof CredentialsError ? err.message : `cannot re-read the cloud credentials (${(err as Error).name})`;
+      if (problem !== this.rereadProblem) {
+        this.rereadProblem = problem;
+        this.log.warn('cannot re-read the cloud credentials; still using the previous key', { provider: this.name, error: redact(problem, this.secrets) });
+      }
+      return false;
+    }
+    this.rereadProblem = undefined;
+    if (sameCredentials(fresh, this.credentials)) return false;
+    this.rememberSecrets(fresh);
+    this.client = this.makeClient(fresh);
+    this.credentials = fresh;
+    this.auth.reset();
+    this.log.info('cloud credentials changed; using the new key', { provider: this.name, accessKey: akHint(fresh.ak) });
+    return true;
+  }
+
   /** One SDK call: auth backoff, rate limit, deadline, raw capture, answer check, classification. */
-  private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>, retried = false): Promise<T> {
+    // Held back by the auth backoff: a rotated Secret ends it now rather than at the next tick.
+    if (this.auth.consecutiveFailures > 0) this.checkCredentials();
     const admitted = this.auth.admit(operation);
     if (!admitted.send) throw admitted.error;
     // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
@@ -181,7 +245,8 @@ export class HuaweiCloudProvider implements CloudProvider {
     const started = Date.now();
     const limitMs = this.config.timeoutMs + 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const send = (): Promise<T> => withRawCapture(raw, () => fn(this.client));
+    const client = this.client;
+    const send = (): Promise<T> => withRawCapture(raw, () => fn(client));
     const request = this.fence && WRITE_OPERATIONS.has(operation) ? this.fence.run(operation, send) : send();
     request.catch(() => undefined); // may settle after the deadline: never unhandled
     const deadline = new Promise<never>((_, reject) => {
@@ -203,6 +268,13 @@ export class HuaweiCloudProvider implements CloudProvider {
       if (isFencedError(err)) throw err;
       // The SDK may also throw on a 2xx it could not read: judge the answer the same way.
       const ce = (err instanceof CloudError ? err : untrustworthySuccess(operation, raw, SHAPES[operation])) ?? toCloudError(operation, err, raw, this.secrets);
+      // Refused: if the key changed meanwhile (a rotation; nothing refused is applied), send once
+      // more with the new key instead of opening the backoff for a key no longer in use.
+      if (ce.kind === 'auth' && !retried && (client !== this.client || this.checkCredentials())) {
+        this.log.debug('cloud call refused with the previous key; sending it again with the new one', { provider: this.name, operation, code: ce.code, requestId: ce.requestId });
+        clearTimeout(timer);
+        return this.call(operation, fn, true);
+      }
       if (ce.kind === 'auth') {
         const waitMs = this.auth.failed(ce);
         if (waitMs > 0) {
