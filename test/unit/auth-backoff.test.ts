@@ -42,4 +42,18 @@ describe('auth backoff', () => {
     assert.equal(b.admit('y').send, true, 'no backoff after a success');
     assert.equal(b.consecutiveFailures, 0);
   });
+
+  it('new credentials end the wait at once: the next call is sent, and a refusal of the new key starts again at 1 minute', () => {
+    let now = 0;
+    const b = new AuthBackoff(() => now);
+    b.failed(refused());
+    now += 5 * 60_000;
+    b.admit('probe');
+    b.failed(refused()); // second refusal: 2 minutes
+    assert.equal(b.admit('x').send, false);
+    b.reset();
+    assert.equal(b.admit('x').send, true);
+    assert.equal(b.admit('y').send, true, 'not a single probe: the wait is over');
+    assert.equal(b.failed(refused()), 60_000);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CredentialsError, loadCredentials, redact } from '../../controller/provider/credentials.js';
+import { akHint, CredentialsError, loadCredentials, redact, sameCredentials } from '../../controller/provider/credentials.js';
 
 describe('huawei: credentials', () => {
   let dir: string;
@@ -72,5 +72,16 @@ describe('huawei: credentials', () => {
     const out = redact(text, ['AKREDACT1', 'SKREDACT2', undefined, 'ab']);
     assert.doesNotMatch(out, /AKREDACT1|SKREDACT2|Signature=/);
     assert.match(out, /\*\*\*/);
+  });
+
+  it('re-read comparison: the same key only when AK, SK and token are equal', () => {
+    assert.ok(sameCredentials({ ak: 'AK1', sk: 'SK1' }, { ak: 'AK1', sk: 'SK1' }));
+    assert.ok(!sameCredentials({ ak: 'AK1', sk: 'SK1' }, { ak: 'AK1', sk: 'SK2' }), 'a new SK for the same AK');
+    assert.ok(!sameCredentials({ ak: 'AK1', sk: 'SK1' }, { ak: 'AK1', sk: 'SK1', securityToken: 'T' }));
+  });
+
+  it('a log shows an AK by its last 4 characters at most, and nothing of a short one', () => {
+    assert.equal(akHint('ROTATEDAK0000555566667777'), '…7777');
+    assert.equal(akHint('AK123456'), '…');
   });
 });
