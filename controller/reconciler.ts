@@ -6,6 +6,7 @@ import { FINALIZER, type Condition, type HostNetwork, type HostNetworkStatus, ty
 import type { ClaimProblem } from './allocator.js';
 import { normalizeCidr, parseCidr, parseIPv4, containsIp } from './cidr.js';
 import type { Config } from './config.js';
+import { verifyHostIP } from './hostip.js';
 import type { EventSink } from './kube/events.js';
 import type { StatusWriter } from './kube/status.js';
 import type { QueueResult } from './kube/workqueue.js';
@@ -74,6 +75,9 @@ export class Reconciler {
     // A new instanceID bumps the generation, so the same generation means the same server.
     if (c?.status !== 'True' || c.reason !== Reason.AddressPairsSet || c.observedGeneration !== gen) return false;
     if (prev.podCIDR !== block) return false;
+    // The addresses come from the same read: a status without a verdict for this generation
+    // (e.g. written by a version before the hostIP check) needs one read.
+    if (getCondition(prev.conditions, ConditionType.HostIPVerified)?.observedGeneration !== gen) return false;
     const at = this.portChecked.get(name) ?? this.startedAt;
     return Date.now() - at < this.d.config.portRecheckMs;
   }
@@ -264,12 +268,25 @@ export class Reconciler {
     // repaired within portRecheckMs.
     if (this.d.config.sourceDestCheck === 'off') {
       cond(ConditionType.SourceDestCheckDisabled, 'Unknown', Reason.SourceDestCheckNotManaged, `Not managed by this controller (--source-dest-check=off): disable the source/destination check on the NIC of ${instanceID} yourself, or containers in ${block} cannot be reached`);
+      // No extra cloud call just for the check: this mode is for installations that keep the NIC
+      // (and its read permission) to themselves. An address shown from an earlier read could be
+      // another server's by now, so none is shown.
+      delete status.hostIP;
+      cond(ConditionType.HostIPVerified, 'Unknown', Reason.HostIPNotChecked, `Not checked: with --source-dest-check=off the controller does not read the NIC of ${instanceID}; compare spec.hostIP with the server's address in the cloud console`);
     } else if (!this.portVerified(name, prev, block, gen)) {
       try {
         const r = await this.d.provider.ensureSourceDestCheck(instanceID, this.d.config.sourceDestCheck, block);
         this.portChecked.set(name, Date.now());
         const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
         cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet, `NIC port ${r.portId} of ${instanceID} allows ${pair}`);
+        const v = verifyHostIP(obj.spec.hostIP, r.addresses, instanceID);
+        if (v.address !== undefined) status.hostIP = v.address;
+        else delete status.hostIP;
+        cond(ConditionType.HostIPVerified, v.status, v.reason, v.message);
+        if (v.reason === Reason.HostIPMismatch && getCondition(prev.conditions, ConditionType.HostIPVerified)?.message !== v.message) {
+          this.d.events.emit(obj, 'Warning', EventReason.HostIPMismatch, v.message);
+          this.d.log.warn('spec.hostIP is not the server\'s address', { hostnetwork: name, hostIP: obj.spec.hostIP, instanceId: instanceID, cloudAddresses: r.addresses });
+        }
         if (r.changed) {
           const repaired = hadCondition(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet) && prev.nextHop === instanceID;
           this.d.events.emit(obj, repaired ? 'Warning' : 'Normal', EventReason.SourceDestCheckDisabled, repaired ? `The address pair ${pair} had been removed from NIC port ${r.portId}; set it again` : `Set address pair ${pair} on NIC port ${r.portId}`);
@@ -283,12 +300,19 @@ export class Reconciler {
         // condition; a Warning is for what needs a person (no port, bad credentials, ...).
         if (!err.retryable && !hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
         cond(ConditionType.SourceDestCheckDisabled, 'False', reason, message);
+        // A verdict of this generation (same server, same spec) still holds; an older one is of
+        // another server or another spec.hostIP.
+        if (getCondition(prev.conditions, ConditionType.HostIPVerified)?.observedGeneration !== gen) {
+          delete status.hostIP;
+          cond(ConditionType.HostIPVerified, 'Unknown', Reason.HostIPNotChecked, `Not checked: the NIC of ${instanceID} could not be read (see SourceDestCheckDisabled)`);
+        }
         if (err.retryable) retry ??= new RetryLater(err.message, err.minRetryDelayMs);
         else result ??= { requeueAfterMs: this.d.config.resyncPeriodMs };
       }
     }
 
-    // 4. Ready: everything above.
+    // 4. Ready: everything above but HostIPVerified: a wrong spec.hostIP is shown, it does not
+    // stop the traffic (the route's next hop is the server id, the address pair is on its port).
     const managed = this.d.config.sourceDestCheck !== 'off';
     const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(managed ? [ConditionType.SourceDestCheckDisabled] : [])]
       .map((t) => getCondition(status.conditions, t))

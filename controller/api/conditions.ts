@@ -9,6 +9,11 @@ export const ConditionType = {
   RouteProgrammed: 'RouteProgrammed',
   /** The host NIC lets the containers' traffic through (seed step 2). */
   SourceDestCheckDisabled: 'SourceDestCheckDisabled',
+  /**
+   * spec.hostIP is one of the server's addresses as the cloud reports them. Informational: Ready
+   * does not wait for it (the route targets the server id, not the address).
+   */
+  HostIPVerified: 'HostIPVerified',
   /** All of the above: containers on this host are reachable from the other hosts. */
   Ready: 'Ready',
 } as const;
@@ -42,6 +47,13 @@ export const Reason = {
   AddressPairsSet: 'AddressPairsSet',
   SourceDestCheckNotManaged: 'NotManaged',
   PortNotFound: 'PortNotFound',
+  // HostIPVerified
+  HostIPMatches: 'HostIPMatches',
+  HostIPMismatch: 'HostIPMismatch',
+  /** No spec.hostIP to check; status.hostIP still shows the server's address. */
+  HostIPNotSpecified: 'NotSpecified',
+  /** The NIC was not read (--source-dest-check=off, or the read failed). */
+  HostIPNotChecked: 'NotChecked',
   // Ready
   HostReady: 'HostReady',
   NotReady: 'NotReady',
@@ -67,6 +79,7 @@ export const EventReason = {
   RouteQuotaExceeded: 'RouteQuotaExceeded',
   CloudError: 'CloudError',
   SourceDestCheckDisabled: 'SourceDestCheckDisabled',
+  HostIPMismatch: 'HostIPMismatch',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -36,6 +36,8 @@ export interface HostNetworkSpec {
 export interface HostNetworkStatus {
   podCIDR?: string;
   nextHop?: string;
+  /** The server's private address as the cloud reports it (from the NIC read), not spec.hostIP. */
+  hostIP?: string;
   observedGeneration?: number;
   routeTables?: RouteTableStatus[];
   conditions?: Condition[];

@@ -11,12 +11,15 @@ import type { CloudProvider } from './provider.js';
 export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
-    // Servers of the seed topology, so the examples in examples/ converge.
     const memory = new MemoryProvider({
       tables: config.routeTableIds.length > 0 ? config.routeTableIds : ['rtb-memory'],
-      servers: ['a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a001', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a002', 'a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003'],
       quota: config.routeTableCapacity,
     });
+    // Servers of the seed topology with their addresses, so the examples in examples/ converge
+    // and their spec.hostIP checks out.
+    memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a001', ['192.168.0.2']);
+    memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a002', ['192.168.0.3']);
+    memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003', ['192.168.0.4']);
     memory.fence = fence;
     return memory;
   }

@@ -57,6 +57,8 @@ export function mergeAddressPairs(existing: readonly AddressPair[], wanted: stri
 interface PortView {
   id: string;
   pairs: AddressPair[];
+  /** fixed_ips[].ip_address: the server's own addresses on this port. */
+  addresses: string[];
 }
 
 function rec(v: unknown): Record<string, unknown> {
@@ -81,6 +83,9 @@ function toPorts(resp: unknown): PortView[] {
         .map(rec)
         .filter((a) => s(a.ip_address) !== '')
         .map((a) => (s(a.mac_address) ? { ip_address: s(a.ip_address), mac_address: s(a.mac_address) } : { ip_address: s(a.ip_address) })),
+      addresses: arr(p.fixed_ips)
+        .map((f) => s(rec(f).ip_address))
+        .filter((ip) => ip !== ''),
     }));
 }
 
@@ -442,7 +447,7 @@ export class HuaweiCloudProvider implements CloudProvider {
       firstChanged ??= port.id;
       this.log.info('NIC allowed address pairs updated', { provider: this.name, instanceId, portId: port.id, mode, added: wanted, kept: port.pairs.length });
     }
-    return { portId: firstChanged ?? ports[0]!.id, changed: firstChanged !== undefined };
+    return { portId: firstChanged ?? ports[0]!.id, changed: firstChanged !== undefined, addresses: ports.flatMap((p) => p.addresses) };
   }
 
   async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {

@@ -30,7 +30,7 @@ export class MemoryProvider implements CloudProvider {
   readonly tables = new Map<string, Map<string, CloudRoute>>();
   readonly quota = new Map<string, number>();
   readonly servers = new Set<string>();
-  readonly ports = new Map<string, { id: string; pairs: string[] }>(); // by server id
+  readonly ports = new Map<string, { id: string; pairs: string[]; addresses: string[] }>(); // by server id
   readonly rules = new Set<string>();
   readonly calls: MemoryCall[] = [];
   /** Errors to throw from the next calls (any operation, or the one named). */
@@ -50,9 +50,10 @@ export class MemoryProvider implements CloudProvider {
     for (const s of opts.servers ?? []) this.addServer(s);
   }
 
-  addServer(id: string): void {
+  /** A server with one NIC port holding `addresses` (its fixed IPs); none by default. */
+  addServer(id: string, addresses: string[] = []): void {
     this.servers.add(id);
-    this.ports.set(id, { id: `port-${id}`, pairs: [] });
+    this.ports.set(id, { id: `port-${id}`, pairs: [], addresses: [...addresses] });
   }
 
   private async call(operation: string, extra: Omit<MemoryCall, 'operation' | 'ok'> = {}): Promise<void> {
@@ -121,10 +122,11 @@ export class MemoryProvider implements CloudProvider {
     const port = this.ports.get(instanceId);
     if (!port) throw new CloudError({ kind: 'notFound', operation: 'ListPorts', cloudMessage: `no NIC port found for server ${instanceId}` });
     const want = mode === 'disable' ? '1.1.1.1/0' : block;
-    if (port.pairs.includes(want)) return { portId: port.id, changed: false };
+    const addresses = [...port.addresses];
+    if (port.pairs.includes(want)) return { portId: port.id, changed: false, addresses };
     await this.call('UpdatePort');
     port.pairs = [...port.pairs, want];
-    return { portId: port.id, changed: true };
+    return { portId: port.id, changed: true, addresses };
   }
 
   async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {

@@ -45,6 +45,11 @@ export interface SourceDestCheckResult {
   portId: string;
   /** True when the port had to be updated, false when it already allowed the traffic. */
   changed: boolean;
+  /**
+   * The server's private IPv4 addresses as the cloud reports them (the fixed IPs of the ports
+   * just read, in the cloud's order): what spec.hostIP is checked against, at no extra call.
+   */
+  addresses: string[];
 }
 
 export interface IngressRuleSpec {

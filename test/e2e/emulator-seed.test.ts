@@ -127,6 +127,36 @@ describe('e2e: controller + VPC emulator (real SDK) + real API server', function
     assert.equal((await getHn(api, 'ecs-2')).status?.podCIDR, '10.0.3.0/24', 'the block stays');
   });
 
+  it('checks spec.hostIP against the NIC the cloud reports: a wrong one is named with the real address; status follows a migration', async () => {
+    await start();
+    await applySeed();
+    const hostCond = (hn: HostNetwork) => hn.status?.conditions?.find((c) => c.type === 'HostIPVerified');
+    const right = await getHn(api, 'ecs-1');
+    assert.deepEqual([hostCond(right)?.status, hostCond(right)?.reason], ['True', 'HostIPMatches'], JSON.stringify(hostCond(right)));
+    assert.equal(right.status?.hostIP, SEED.servers['ecs-1'].ip);
+
+    const patch = (name: string, spec: object) => api.patchClusterCustomObject({ ...G, name, body: { spec } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    await patch('ecs-1', { hostIP: '172.16.5.5' });
+    const wrong = await waitFor('ecs-1 judged at generation 2', async () => {
+      const hn = await getHn(api, 'ecs-1');
+      return hn.status?.observedGeneration === hn.metadata.generation && hn.metadata.generation === 2 ? hn : undefined;
+    });
+    const c = hostCond(wrong)!;
+    assert.deepEqual([c.status, c.reason], ['False', 'HostIPMismatch'], JSON.stringify(c));
+    assert.match(c.message, /172\.16\.5\.5/);
+    assert.match(c.message, /192\.168\.0\.2/);
+    assert.ok(ready(wrong), 'Ready does not wait for the hostIP check (the route targets the server id)');
+
+    // Containers move to ecs-2's server: the address shown is that server's, as the cloud says.
+    await patch('ecs-1', { instanceID: ECS2 });
+    const moved = await waitFor('ecs-1 Ready on the server of ecs-2', async () => {
+      const hn = await getHn(api, 'ecs-1');
+      return ready(hn) && hn.status?.nextHop === ECS2 ? hn : undefined;
+    });
+    assert.equal(moved.status?.hostIP, SEED.servers['ecs-2'].ip);
+    assert.match(hostCond(moved)!.message, /192\.168\.0\.3/);
+  });
+
   it('deletion removes the route, releases the block and leaves foreign routes alone', async () => {
     await start();
     emu.addRoute(SEED.routeTableId, { destination: '10.0.9.0/24', nexthop: ECS3, description: 'added by a person' });

@@ -89,15 +89,15 @@ describe('controller core: seed example, kubectl view, bad inputs, admission (re
     await checkInvariant(kc, { emulator: emu, converged: true });
   });
 
-  it('kubectl get hn shows HOST IP, POD CIDR, NEXT HOP, READY, AGE with the values', async () => {
+  it('kubectl get hn shows HOST IP, SERVER IP, POD CIDR, NEXT HOP, READY, AGE with the values', async () => {
     const { stdout } = await run(kubectl, ['get', 'hn'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
     const lines = stdout.trim().split('\n');
     const header = lines[0]!.trim().split(/\s{2,}/);
-    assert.deepEqual(header, ['NAME', 'HOST IP', 'POD CIDR', 'NEXT HOP', 'READY', 'AGE'], stdout);
+    assert.deepEqual(header, ['NAME', 'HOST IP', 'SERVER IP', 'POD CIDR', 'NEXT HOP', 'READY', 'AGE'], stdout);
     const rows = new Map(lines.slice(1).map((l) => { const c = l.trim().split(/\s+/); return [c[0]!, c]; }));
-    assert.deepEqual(rows.get('ecs-1')?.slice(0, 5), ['ecs-1', '192.168.0.2', '10.0.2.0/24', ECS1, 'True'], stdout);
-    assert.deepEqual(rows.get('ecs-2')?.slice(0, 5), ['ecs-2', '192.168.0.3', '10.0.3.0/24', ECS2, 'True'], stdout);
-    assert.match(rows.get('ecs-1')?.[5] ?? '', /^\d+[smhd]/, 'AGE column');
+    assert.deepEqual(rows.get('ecs-1')?.slice(0, 6), ['ecs-1', '192.168.0.2', '192.168.0.2', '10.0.2.0/24', ECS1, 'True'], stdout);
+    assert.deepEqual(rows.get('ecs-2')?.slice(0, 6), ['ecs-2', '192.168.0.3', '192.168.0.3', '10.0.3.0/24', ECS2, 'True'], stdout);
+    assert.match(rows.get('ecs-1')?.[6] ?? '', /^\d+[smhd]/, 'AGE column');
     // The short name and category work too.
     const cat = await run(kubectl, ['get', 'hostnet', '-o', 'name'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
     assert.match(cat.stdout, /hostnetwork\.hostnet\.io\/ecs-1/);
@@ -124,7 +124,7 @@ describe('controller core: seed example, kubectl view, bad inputs, admission (re
     assert.match(out, /Pins the host's container block/);
     const st = await k(['explain', 'hostnetwork.status.conditions']);
     assert.equal(st.code, 0, st.stderr);
-    assert.match(st.stdout, /CIDRAllocated, RouteProgrammed, SourceDestCheckDisabled and Ready/);
+    assert.match(st.stdout, /CIDRAllocated, RouteProgrammed, SourceDestCheckDisabled,\s+HostIPVerified\s+and\s+Ready/);
   });
 
   it('an unpinned host (examples/allocated-host.yaml) gets a free block of the pool, recorded in the ledger, routed to its server', async () => {

@@ -213,7 +213,7 @@ describe('huawei provider against the emulator', function () {
     it('Huawei: v1 ports; keeps existing pairs; idempotent', async () => {
       emu.setPortAddressPairs(ECS1.portId, [{ ip_address: '192.168.0.100' }]);
       const p = provider(emu);
-      assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: true });
+      assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: true, addresses: [ECS1.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
         ['ListPorts', 'UpdatePort'],
@@ -221,7 +221,7 @@ describe('huawei provider against the emulator', function () {
       const pairs = emu.state.getPort(ECS1.portId).allowed_address_pairs.map((a) => a.ip_address);
       assert.deepEqual(pairs, ['192.168.0.100', '1.1.1.1/0']);
       const seq = emu.lastSeq;
-      assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: false });
+      assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: false, addresses: [ECS1.ip] });
       assert.deepEqual(
         emu.callsSince(seq).map((c) => c.operation),
         ['ListPorts'],
@@ -230,7 +230,7 @@ describe('huawei provider against the emulator', function () {
 
     it('OTC: Neutron ports, block mode', async () => {
       const p = provider(emu, { flavor: 'otc' });
-      assert.deepEqual(await p.ensureSourceDestCheck(ECS2.id, 'block', '10.0.3.0/24'), { portId: ECS2.portId, changed: true });
+      assert.deepEqual(await p.ensureSourceDestCheck(ECS2.id, 'block', '10.0.3.0/24'), { portId: ECS2.portId, changed: true, addresses: [ECS2.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
         ['NeutronListPorts', 'NeutronUpdatePort'],

@@ -221,12 +221,14 @@ describe('huawei provider (wire format, stub server)', () => {
   });
 
   describe('ensureSourceDestCheck', () => {
-    const portsReply = (pairs: object[]) => ({ body: { ports: [{ id: 'port-1', device_id: 'srv-1', allowed_address_pairs: pairs }] } });
+    const portsReply = (pairs: object[], fixedIps: object[] = []) => ({ body: { ports: [{ id: 'port-1', device_id: 'srv-1', fixed_ips: fixedIps, allowed_address_pairs: pairs }] } });
 
     it('Huawei: v1 ports by device_id, keeps existing pairs, adds 1.1.1.1/0', async () => {
-      stub = await startStub((r) => (r.method === 'GET' ? portsReply([{ ip_address: '192.168.0.50', mac_address: 'fa:16:3e:aa:bb:cc' }]) : { body: { port: {} } }));
+      const fixed = [{ subnet_id: 'sub-1', ip_address: '192.168.0.7' }];
+      stub = await startStub((r) => (r.method === 'GET' ? portsReply([{ ip_address: '192.168.0.50', mac_address: 'fa:16:3e:aa:bb:cc' }], fixed) : { body: { port: {} } }));
       const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
-      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'disable', '10.0.2.0/24'), { portId: 'port-1', changed: true });
+      // The server's own address comes from fixed_ips (an allowed pair is not the server's).
+      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'disable', '10.0.2.0/24'), { portId: 'port-1', changed: true, addresses: ['192.168.0.7'] });
       assert.equal(stub.reqs[0]!.path, `/v1/${PROJECT}/ports`);
       assert.equal(stub.reqs[0]!.query.get('device_id'), 'srv-1');
       assert.equal(stub.reqs[1]!.method, 'PUT');
@@ -239,7 +241,7 @@ describe('huawei provider (wire format, stub server)', () => {
     it('OTC: Neutron ports', async () => {
       stub = await startStub((r) => (r.method === 'GET' ? portsReply([]) : { body: { port: {} } }));
       const p = createHuaweiProvider(cfg(stub.url, { flavor: 'otc' }), recordingLogger());
-      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'block', '10.0.2.0/24'), { portId: 'port-1', changed: true });
+      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'block', '10.0.2.0/24'), { portId: 'port-1', changed: true, addresses: [] });
       assert.equal(stub.reqs[0]!.path, '/v2.0/ports');
       assert.equal(stub.reqs[0]!.query.get('device_id'), 'srv-1');
       assert.equal(stub.reqs[1]!.path, '/v2.0/ports/port-1');
@@ -249,7 +251,7 @@ describe('huawei provider (wire format, stub server)', () => {
     it('no update when the pair is there', async () => {
       stub = await startStub(() => portsReply([{ ip_address: '1.1.1.1/0' }]));
       const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
-      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'disable', '10.0.2.0/24'), { portId: 'port-1', changed: false });
+      assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'disable', '10.0.2.0/24'), { portId: 'port-1', changed: false, addresses: [] });
       assert.equal(stub.reqs.length, 1);
     });
 

@@ -34,7 +34,7 @@ interface Harness {
 }
 
 async function harness(
-  o: { pool?: string; blockSize?: number; servers?: string[]; foreign?: { destination: string; nexthop: string; description: string }[]; confirmGone?: (name: string) => Promise<boolean> } = {},
+  o: { pool?: string; blockSize?: number; servers?: string[]; sourceDestCheck?: 'disable' | 'block' | 'off'; foreign?: { destination: string; nexthop: string; description: string }[]; confirmGone?: (name: string) => Promise<boolean> } = {},
 ): Promise<Harness> {
   const pool = o.pool ?? '10.0.0.0/16';
   const journal: JournalEntry[] = [];
@@ -69,7 +69,7 @@ async function harness(
     provider,
     events,
     log,
-    config: { installationId: ID, sourceDestCheck: 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
+    config: { installationId: ID, sourceDestCheck: o.sourceDestCheck ?? 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
     recovered: new Map(),
     confirmGone: o.confirmGone,
   });
@@ -369,6 +369,88 @@ describe('Reconciler (in-memory parts)', () => {
     await h.rec.sync('h1');
     assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'True');
     assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed', 'RouteConflict', 'RouteProgrammed']);
+  });
+
+  it('hostIP: checked against the addresses the cloud reports on the NIC; a mismatch names both, Warning once, Ready stays True', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-1')!.addresses = ['192.168.0.2'];
+    h.create('h1', { instanceID: 'i-1', hostIP: '172.16.5.5' });
+    await h.rec.sync('h1');
+    const c = h.cond('h1', 'HostIPVerified')!;
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'HostIPMismatch');
+    assert.match(c.message, /172\.16\.5\.5/);
+    assert.match(c.message, /192\.168\.0\.2/);
+    assert.equal(h.status.get('h1')!.status?.hostIP, '192.168.0.2', 'status shows the address the cloud reports');
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True', 'the route targets the server id: the host still works');
+    const warned = () => h.events.events.filter((e) => e.type === 'Warning').map((e) => e.reason);
+    assert.deepEqual(warned(), ['HostIPMismatch']);
+    h.inner['portChecked'].clear(); // the next NIC recheck is due
+    await h.rec.sync('h1');
+    assert.deepEqual(warned(), ['HostIPMismatch'], 'the same mismatch is not announced again');
+
+    h.create('h1', { instanceID: 'i-1', hostIP: '192.168.0.2' });
+    await h.rec.sync('h1');
+    assert.deepEqual([h.cond('h1', 'HostIPVerified')?.status, h.cond('h1', 'HostIPVerified')?.reason], ['True', 'HostIPMatches']);
+    assert.equal(h.status.get('h1')!.status?.hostIP, '192.168.0.2');
+    assert.deepEqual(warned(), ['HostIPMismatch']);
+  });
+
+  it('hostIP: the right address gives no complaint; without spec.hostIP status still shows the server address', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-1')!.addresses = ['192.168.0.2'];
+    h.provider.ports.get('i-2')!.addresses = ['192.168.0.3'];
+    h.create('h1', { instanceID: 'i-1', hostIP: '192.168.0.2' });
+    h.create('h2', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    assert.equal(h.cond('h1', 'HostIPVerified')?.status, 'True');
+    assert.deepEqual([h.cond('h2', 'HostIPVerified')?.status, h.cond('h2', 'HostIPVerified')?.reason], ['Unknown', 'NotSpecified']);
+    assert.equal(h.status.get('h2')!.status?.hostIP, '192.168.0.3');
+    assert.deepEqual(h.events.events.filter((e) => e.type === 'Warning'), []);
+  });
+
+  it('hostIP after a migration: status shows the new server address, and the stale spec.hostIP is flagged', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-1')!.addresses = ['192.168.0.2'];
+    h.provider.ports.get('i-2')!.addresses = ['192.168.0.3'];
+    h.create('h1', { instanceID: 'i-1', hostIP: '192.168.0.2' });
+    await h.rec.sync('h1');
+    assert.equal(h.status.get('h1')!.status?.hostIP, '192.168.0.2');
+    h.create('h1', { instanceID: 'i-2', hostIP: '192.168.0.2' });
+    await h.rec.sync('h1');
+    assert.equal(h.status.get('h1')!.status?.hostIP, '192.168.0.3');
+    const c = h.cond('h1', 'HostIPVerified')!;
+    assert.equal(c.reason, 'HostIPMismatch');
+    assert.match(c.message, /192\.168\.0\.3/);
+  });
+
+  it('hostIP with --source-dest-check=off: not checked (Unknown NotChecked), no NIC call, no address shown', async () => {
+    const h = await harness({ sourceDestCheck: 'off' });
+    h.provider.ports.get('i-1')!.addresses = ['192.168.0.2'];
+    h.create('h1', { instanceID: 'i-1', hostIP: '172.16.5.5' });
+    await h.rec.sync('h1');
+    const c = h.cond('h1', 'HostIPVerified')!;
+    assert.deepEqual([c.status, c.reason], ['Unknown', 'NotChecked']);
+    assert.match(c.message, /--source-dest-check=off/);
+    assert.equal(h.provider.count('ListPorts'), 0);
+    assert.equal(h.status.get('h1')!.status?.hostIP, undefined);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+  });
+
+  it('hostIP: a status written before the check (Ready, NIC verified, no HostIPVerified) gets one NIC read', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-1')!.addresses = ['192.168.0.2'];
+    h.create('h1', { instanceID: 'i-1', hostIP: '172.16.5.5' });
+    await h.rec.sync('h1');
+    const obj = h.status.objects.get('h1')!;
+    obj.status!.conditions = obj.status!.conditions!.filter((x) => x.type !== 'HostIPVerified');
+    delete obj.status!.hostIP;
+    const fresh = new Reconciler({ ...h.inner['d'] });
+    const reads = h.provider.count('ListPorts');
+    await fresh.sync('h1');
+    assert.equal(h.provider.count('ListPorts'), reads + 1);
+    assert.equal(h.cond('h1', 'HostIPVerified')?.reason, 'HostIPMismatch');
   });
 
   it('NIC: a throttled call shows in the condition without a Warning (it retries on its own); a missing port gets one', async () => {
