@@ -125,6 +125,7 @@ export class HostNetworkController {
     });
     this.reconciler = new Reconciler({
       get: (name) => this.informer.get(name),
+      list: () => this.informer.list(),
       status: this.status,
       ledger: this.ledger,
       tables: this.tables,

@@ -2,7 +2,7 @@
 // decides, acts in a fixed order — finalizer, block (recorded in status before any route),
 // routes, NIC — and records conditions and Events. Status is written in one place (StatusWriter).
 import { ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
-import { FINALIZER, type Condition, type HostNetwork, type HostNetworkStatus, type RouteTableStatus } from './api/types.js';
+import { FINALIZER, type AddedAddressPair, type Condition, type HostNetwork, type HostNetworkStatus, type RouteTableStatus } from './api/types.js';
 import type { ClaimProblem } from './allocator.js';
 import { normalizeCidr, parseCidr, parseIPv4, containsIp } from './cidr.js';
 import type { Config } from './config.js';
@@ -19,6 +19,8 @@ import type { RouteTableSet } from './routes/tableset.js';
 
 export interface ReconcilerDeps {
   get(name: string): HostNetwork | undefined;
+  /** Every HostNetwork in the cache: who else is served by a server (the NIC pair is per server). */
+  list(): HostNetwork[];
   status: StatusWriter;
   ledger: Ledger;
   tables: RouteTableSet;
@@ -135,6 +137,10 @@ export class Reconciler {
       }
       this.d.events.emit(obj, 'Normal', EventReason.RouteRemoved, `Removed the route for ${block} from every route table`);
     }
+    // The NIC as it was found: the pair we added goes once no other host of ours needs it. Before
+    // the block is released, so a failure keeps everything in place for the retry.
+    const added = obj.status?.addedPair;
+    if (added && this.d.config.sourceDestCheck !== 'off') await this.releasePair(obj, added);
     const released = await this.d.ledger.release(name);
     if (released) this.d.events.emit(obj, 'Normal', EventReason.CIDRReleased, `Released ${released} back to the pool`);
     await this.d.status.removeFinalizer(obj);
@@ -273,11 +279,28 @@ export class Reconciler {
       // another server's by now, so none is shown.
       delete status.hostIP;
       cond(ConditionType.HostIPVerified, 'Unknown', Reason.HostIPNotChecked, `Not checked: with --source-dest-check=off the controller does not read the NIC of ${instanceID}; compare spec.hostIP with the server's address in the cloud console`);
-    } else if (!this.portVerified(name, prev, block, gen)) {
+    } else {
+      const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
+      // A pair we added on another server (migration) or for another block (a new pinned block,
+      // block mode) is served no more by this host: off it goes, unless another host needs it.
+      const old = status.addedPair;
+      if (old && (old.instanceID !== instanceID || old.pair !== pair)) {
+        try {
+          await this.releasePair(obj, old);
+          delete status.addedPair;
+        } catch (err) {
+          // Kept in status, so the next pass tries again; the new server is set up meanwhile.
+          if (!(err instanceof RetryLater)) throw err;
+          retry ??= err;
+        }
+      }
+      if (!this.portVerified(name, prev, block, gen)) {
       try {
         const r = await this.d.provider.ensureSourceDestCheck(instanceID, this.d.config.sourceDestCheck, block);
         this.portChecked.set(name, Date.now());
-        const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
+        const ours = this.ownedPair(name, instanceID, pair, r.changed ? r.portId : undefined, status.addedPair);
+        if (ours) status.addedPair = ours;
+        else if (status.addedPair?.instanceID === instanceID) delete status.addedPair;
         cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet, `NIC port ${r.portId} of ${instanceID} allows ${pair}`);
         const v = verifyHostIP(obj.spec.hostIP, r.addresses, instanceID);
         if (v.address !== undefined) status.hostIP = v.address;
@@ -309,6 +332,7 @@ export class Reconciler {
         if (err.retryable) retry ??= new RetryLater(err.message, err.minRetryDelayMs);
         else result ??= { requeueAfterMs: this.d.config.resyncPeriodMs };
       }
+      }
     }
 
     // 4. Ready: everything above but HostIPVerified: a wrong spec.hostIP is shown, it does not
@@ -326,6 +350,54 @@ export class Reconciler {
     await write();
     if (retry) throw retry;
     return result;
+  }
+
+  /**
+   * Whether the pair on `instanceID` counts as ours for this host: we just added it (portId set),
+   * the host's status already says so, or another host of the same server recorded it (disable
+   * mode: one 1.1.1.1/0 serves every block of the server, so whoever leaves last takes it off).
+   * A pair found on the port with no such record was somebody else's and is never recorded.
+   */
+  private ownedPair(name: string, instanceID: string, pair: string, addedOn: string | undefined, mine: AddedAddressPair | undefined): AddedAddressPair | undefined {
+    if (addedOn !== undefined) return { instanceID, portId: addedOn, pair };
+    if (mine?.instanceID === instanceID && mine.pair === pair) return mine;
+    for (const o of this.d.list()) {
+      const p = o.status?.addedPair;
+      if (o.metadata.name !== name && p?.instanceID === instanceID && p.pair === pair) return { ...p };
+    }
+    return undefined;
+  }
+
+  /** Another live host on the server still needs the pair (disable mode: any; block mode: its block). */
+  private pairNeeded(name: string, added: AddedAddressPair): boolean {
+    const disable = this.d.config.sourceDestCheck === 'disable';
+    return this.d.list().some(
+      (o) => o.metadata.name !== name && !o.metadata.deletionTimestamp && o.spec.instanceID === added.instanceID && (disable || (o.status?.podCIDR ?? this.d.ledger.blockOf(o.metadata.name)) === added.pair),
+    );
+  }
+
+  /**
+   * Takes the pair we added off the server's NIC unless another host still needs it. A server or
+   * port that is gone has nothing left to undo; any other failure is retried (RetryLater) with
+   * the record kept, and a failure that needs a person posts a Warning.
+   */
+  private async releasePair(obj: HostNetwork, added: AddedAddressPair): Promise<void> {
+    const name = obj.metadata.name;
+    if (this.pairNeeded(name, added)) {
+      this.d.log.info('address pair kept: another host of the server needs it', { hostnetwork: name, instanceId: added.instanceID, pair: added.pair });
+      return;
+    }
+    try {
+      const { removed } = await this.d.provider.removeAddressPair(added.instanceID, added.pair);
+      if (removed) this.d.events.emit(obj, 'Normal', EventReason.AddressPairRemoved, `Removed address pair ${added.pair} (added by this controller) from the NIC of ${added.instanceID}: no block of ours is served by that server any more`);
+      this.d.log.info('address pair released', { hostnetwork: name, instanceId: added.instanceID, pair: added.pair, removed });
+    } catch (err) {
+      if (!isCloudError(err)) throw err;
+      if (err.kind === 'notFound') return;
+      const message = `could not remove address pair ${added.pair} from the NIC of ${added.instanceID}: ${err.message}`;
+      if (!err.retryable) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
+      throw new RetryLater(message, err.minRetryDelayMs);
+    }
   }
 
   private routeReason(state: string, error?: CloudError): [string, (typeof EventReason)[keyof typeof EventReason] | undefined] {

@@ -79,6 +79,7 @@ export const EventReason = {
   RouteQuotaExceeded: 'RouteQuotaExceeded',
   CloudError: 'CloudError',
   SourceDestCheckDisabled: 'SourceDestCheckDisabled',
+  AddressPairRemoved: 'AddressPairRemoved',
   HostIPMismatch: 'HostIPMismatch',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

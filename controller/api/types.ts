@@ -33,11 +33,24 @@ export interface HostNetworkSpec {
   podCIDR?: string;
 }
 
+export interface AddedAddressPair {
+  instanceID: string;
+  portId: string;
+  /** "1.1.1.1/0" (disable mode) or the host's block (block mode). */
+  pair: string;
+}
+
 export interface HostNetworkStatus {
   podCIDR?: string;
   nextHop?: string;
   /** The server's private address as the cloud reports it (from the NIC read), not spec.hostIP. */
   hostIP?: string;
+  /**
+   * The NIC address pair this controller added to the server's port (or shares with another
+   * HostNetwork of the same server that added it): taken off again when the last block served
+   * by that server leaves it. Absent when the pair was there before us (it then stays).
+   */
+  addedPair?: AddedAddressPair;
   observedGeneration?: number;
   routeTables?: RouteTableStatus[];
   conditions?: Condition[];

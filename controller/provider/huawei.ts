@@ -54,6 +54,21 @@ export function mergeAddressPairs(existing: readonly AddressPair[], wanted: stri
   return { pairs, changed: true };
 }
 
+/** The port's allowed_address_pairs without `pair` (exact match; every other pair is kept). */
+export function withoutAddressPair(existing: readonly AddressPair[], pair: string): { pairs: AddressPair[]; changed: boolean } {
+  const pairs = existing.filter((p) => p.ip_address !== pair).map((p) => ({ ...p }));
+  return { pairs, changed: pairs.length !== existing.length };
+}
+
+/** Same pairs, order aside: what a re-read must show for a write to count as not lost. */
+function samePairs(a: readonly AddressPair[], b: readonly AddressPair[]): boolean {
+  const key = (l: readonly AddressPair[]) => l.map((p) => p.ip_address).sort().join(',');
+  return key(a) === key(b);
+}
+
+/** Read-compute-write rounds for one server's ports before a lost update is reported. */
+const PORT_UPDATE_ATTEMPTS = 3;
+
 interface PortView {
   id: string;
   pairs: AddressPair[];
@@ -160,6 +175,8 @@ export class HuaweiCloudProvider implements CloudProvider {
   /** Every secret ever used (old keys too: a late answer may still echo one), for redact(). */
   private readonly secrets: string[];
   private readonly tableLocks = new Map<string, Promise<unknown>>();
+  /** Per server: one change of its ports' address pairs at a time (see changePortPairs). */
+  private readonly portLocks = new Map<string, Promise<unknown>>();
   private readonly fence?: WriteFence;
   private readonly auth: AuthBackoff;
 
@@ -364,12 +381,17 @@ export class HuaweiCloudProvider implements CloudProvider {
 
   /** Serializes writes per table: the API has no optimistic locking. */
   private withTableLock<T>(tableId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tableLocks.get(tableId) ?? Promise.resolve();
+    return this.withLock(this.tableLocks, tableId, fn);
+  }
+
+  /** One `fn` per key at a time, in call order (a promise chain per key). */
+  private withLock<T>(locks: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(key) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => undefined);
-    this.tableLocks.set(tableId, tail);
+    locks.set(key, tail);
     void tail.then(() => {
-      if (this.tableLocks.get(tableId) === tail) this.tableLocks.delete(tableId);
+      if (locks.get(key) === tail) locks.delete(key);
     });
     return run;
   }
@@ -435,19 +457,57 @@ export class HuaweiCloudProvider implements CloudProvider {
     }
     if (!instanceId) throw new CloudError({ kind: 'invalid', operation, cloudMessage: 'server id is empty' });
 
-    const { ports, operation: listOp } = await this.listServerPorts(instanceId);
-    if (!ports.length) {
-      throw new CloudError({ kind: 'notFound', operation: listOp, cloudMessage: `no NIC port found for server ${instanceId} (device_id) in project ${this.config.projectId}` });
-    }
-    let firstChanged: string | undefined;
-    for (const port of ports) {
-      const { pairs, changed } = mergeAddressPairs(port.pairs, wanted);
-      if (!changed) continue;
-      await this.updatePortPairs(port.id, pairs);
-      firstChanged ??= port.id;
-      this.log.info('NIC allowed address pairs updated', { provider: this.name, instanceId, portId: port.id, mode, added: wanted, kept: port.pairs.length });
-    }
+    const { ports, changedPorts } = await this.changePortPairs(instanceId, (pairs) => mergeAddressPairs(pairs, wanted), true);
+    for (const id of changedPorts) this.log.info('NIC allowed address pairs updated', { provider: this.name, instanceId, portId: id, mode, added: wanted });
+    const firstChanged = changedPorts[0];
     return { portId: firstChanged ?? ports[0]!.id, changed: firstChanged !== undefined, addresses: ports.flatMap((p) => p.addresses) };
+  }
+
+  async removeAddressPair(instanceId: string, pair: string): Promise<{ removed: boolean }> {
+    if (!instanceId) throw new CloudError({ kind: 'invalid', operation: 'RemoveAddressPair', cloudMessage: 'server id is empty' });
+    const { changedPorts } = await this.changePortPairs(instanceId, (pairs) => withoutAddressPair(pairs, pair), false);
+    for (const id of changedPorts) this.log.info('NIC allowed address pair removed', { provider: this.name, instanceId, portId: id, removed: pair });
+    return { removed: changedPorts.length > 0 };
+  }
+
+  /**
+   * Applies `change` to the allowed_address_pairs of every port of the server. The list is
+   * replaced on update and the API has no conditional write, so: one change per server at a time
+   * in this process (portLocks), and a change made by someone else is not overwritten unseen: the
+   * ports are read again just before the write (a difference: compute again from the new read)
+   * and after it (our pairs not there as written: someone wrote in between; compute again). What
+   * remains is the short gap between the second read and the write.
+   */
+  private changePortPairs(
+    instanceId: string,
+    change: (pairs: readonly AddressPair[]) => { pairs: AddressPair[]; changed: boolean },
+    portRequired: boolean,
+  ): Promise<{ ports: PortView[]; changedPorts: string[] }> {
+    return this.withLock(this.portLocks, instanceId, async () => {
+      const changedPorts = new Set<string>();
+      for (let attempt = 1; ; attempt++) {
+        const { ports, operation: listOp } = await this.listServerPorts(instanceId);
+        if (!ports.length && portRequired) {
+          throw new CloudError({ kind: 'notFound', operation: listOp, cloudMessage: `no NIC port found for server ${instanceId} (device_id) in project ${this.config.projectId}` });
+        }
+        const writes = ports.map((p) => ({ port: p, ...change(p.pairs) })).filter((w) => w.changed);
+        if (!writes.length) return { ports, changedPorts: [...changedPorts] };
+        const before = await this.listServerPorts(instanceId);
+        const moved = writes.some((w) => !samePairs(before.ports.find((p) => p.id === w.port.id)?.pairs ?? [], w.port.pairs));
+        if (!moved) {
+          for (const w of writes) {
+            await this.updatePortPairs(w.port.id, w.pairs);
+            changedPorts.add(w.port.id);
+          }
+          const after = await this.listServerPorts(instanceId);
+          if (writes.every((w) => samePairs(after.ports.find((p) => p.id === w.port.id)?.pairs ?? [], w.pairs))) return { ports: after.ports, changedPorts: [...changedPorts] };
+        }
+        this.log.warn('NIC port changed by someone else while we updated it; reading it again', { provider: this.name, instanceId, attempt });
+        if (attempt >= PORT_UPDATE_ATTEMPTS) {
+          throw new CloudError({ kind: 'transient', operation: listOp, cloudMessage: `the NIC ports of server ${instanceId} kept changing during ${attempt} updates; trying again later` });
+        }
+      }
+    });
   }
 
   async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {

@@ -60,6 +60,7 @@ export function instrument(inner: CloudProvider, metrics: Metrics, log: Logger):
       (id: string, mode: Parameters<CloudProvider['ensureSourceDestCheck']>[1], block: string) => inner.ensureSourceDestCheck(id, mode, block),
       (id) => ({ instanceID: id }),
     ),
+    removeAddressPair: wrap('removeAddressPair', (id: string, pair: string) => inner.removeAddressPair(id, pair), (id, pair) => ({ instanceId: id, pair })),
     ensureIngressRule: wrap('ensureIngressRule', (r: Parameters<CloudProvider['ensureIngressRule']>[0]) => inner.ensureIngressRule(r), (r) => ({ securityGroup: r.securityGroupId })),
   };
 }

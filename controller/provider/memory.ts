@@ -129,6 +129,15 @@ export class MemoryProvider implements CloudProvider {
     return { portId: port.id, changed: true, addresses };
   }
 
+  async removeAddressPair(instanceId: string, pair: string): Promise<{ removed: boolean }> {
+    await this.call('ListPorts');
+    const port = this.ports.get(instanceId);
+    if (!port?.pairs.includes(pair)) return { removed: false };
+    await this.call('UpdatePort');
+    port.pairs = port.pairs.filter((p) => p !== pair);
+    return { removed: true };
+  }
+
   async ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }> {
     let created = 0;
     for (const p of rule.protocols) {

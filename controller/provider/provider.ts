@@ -82,6 +82,13 @@ export interface CloudProvider {
    */
   ensureSourceDestCheck(instanceId: string, mode: SourceDestCheckMode, block: string): Promise<SourceDestCheckResult>;
 
+  /**
+   * Takes exactly `pair` (e.g. "1.1.1.1/0" or a block) off the server's NIC port(s), keeping every
+   * other pair. A port without it, or a server without ports, is success (removed: false).
+   * Throws CloudError.
+   */
+  removeAddressPair(instanceId: string, pair: string): Promise<{ removed: boolean }>;
+
   /** Makes sure the ingress rule(s) exist; a duplicate is success. Throws CloudError. */
   ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }>;
 }

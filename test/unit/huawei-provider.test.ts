@@ -222,30 +222,41 @@ describe('huawei provider (wire format, stub server)', () => {
 
   describe('ensureSourceDestCheck', () => {
     const portsReply = (pairs: object[], fixedIps: object[] = []) => ({ body: { ports: [{ id: 'port-1', device_id: 'srv-1', fixed_ips: fixedIps, allowed_address_pairs: pairs }] } });
+    /** A port that keeps what a PUT wrote: the provider re-reads it to see its write was not lost. */
+    const livePort = (pairs: object[], fixedIps: object[] = []) => {
+      let current = pairs;
+      return (r: { method: string; body?: unknown }) => {
+        if (r.method === 'GET') return portsReply(current, fixedIps);
+        current = (r.body as { port: { allowed_address_pairs: object[] } }).port.allowed_address_pairs;
+        return { body: { port: {} } };
+      };
+    };
+    const writes = () => stub!.reqs.filter((r) => r.method === 'PUT');
 
     it('Huawei: v1 ports by device_id, keeps existing pairs, adds 1.1.1.1/0', async () => {
       const fixed = [{ subnet_id: 'sub-1', ip_address: '192.168.0.7' }];
-      stub = await startStub((r) => (r.method === 'GET' ? portsReply([{ ip_address: '192.168.0.50', mac_address: 'fa:16:3e:aa:bb:cc' }], fixed) : { body: { port: {} } }));
+      stub = await startStub(livePort([{ ip_address: '192.168.0.50', mac_address: 'fa:16:3e:aa:bb:cc' }], fixed));
       const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
       // The server's own address comes from fixed_ips (an allowed pair is not the server's).
       assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'disable', '10.0.2.0/24'), { portId: 'port-1', changed: true, addresses: ['192.168.0.7'] });
       assert.equal(stub.reqs[0]!.path, `/v1/${PROJECT}/ports`);
       assert.equal(stub.reqs[0]!.query.get('device_id'), 'srv-1');
-      assert.equal(stub.reqs[1]!.method, 'PUT');
-      assert.equal(stub.reqs[1]!.path, `/v1/${PROJECT}/ports/port-1`);
-      assert.deepEqual(stub.reqs[1]!.body, {
+      // Read, read again just before the write, write, read to see the write stuck.
+      assert.deepEqual(stub.reqs.map((r) => r.method), ['GET', 'GET', 'PUT', 'GET']);
+      assert.equal(writes()[0]!.path, `/v1/${PROJECT}/ports/port-1`);
+      assert.deepEqual(writes()[0]!.body, {
         port: { allowed_address_pairs: [{ ip_address: '192.168.0.50', mac_address: 'fa:16:3e:aa:bb:cc' }, { ip_address: '1.1.1.1/0' }] },
       });
     });
 
     it('OTC: Neutron ports', async () => {
-      stub = await startStub((r) => (r.method === 'GET' ? portsReply([]) : { body: { port: {} } }));
+      stub = await startStub(livePort([]));
       const p = createHuaweiProvider(cfg(stub.url, { flavor: 'otc' }), recordingLogger());
       assert.deepEqual(await p.ensureSourceDestCheck('srv-1', 'block', '10.0.2.0/24'), { portId: 'port-1', changed: true, addresses: [] });
       assert.equal(stub.reqs[0]!.path, '/v2.0/ports');
       assert.equal(stub.reqs[0]!.query.get('device_id'), 'srv-1');
-      assert.equal(stub.reqs[1]!.path, '/v2.0/ports/port-1');
-      assert.deepEqual(stub.reqs[1]!.body, { port: { allowed_address_pairs: [{ ip_address: '10.0.2.0/24' }] } });
+      assert.equal(writes()[0]!.path, '/v2.0/ports/port-1');
+      assert.deepEqual(writes()[0]!.body, { port: { allowed_address_pairs: [{ ip_address: '10.0.2.0/24' }] } });
     });
 
     it('no update when the pair is there', async () => {

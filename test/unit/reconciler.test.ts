@@ -63,6 +63,7 @@ async function harness(
   const events = new MemoryEventSink();
   const inner = new Reconciler({
     get: (name) => status.get(name),
+    list: () => [...status.objects.values()],
     status,
     ledger,
     tables,
@@ -250,7 +251,7 @@ describe('Reconciler (in-memory parts)', () => {
     assert.equal(h.status.get('h1'), undefined, 'finalizer removed, object gone');
     const kinds = h.journal.map((e) => e.kind);
     assert.ok(kinds.lastIndexOf('cloud') < kinds.indexOf('removeFinalizer'), 'the route goes before the finalizer');
-    assert.deepEqual(reasons(h, 'h1').slice(-2), ['RouteRemoved', 'CIDRReleased']);
+    assert.deepEqual(reasons(h, 'h1').slice(-3), ['RouteRemoved', 'AddressPairRemoved', 'CIDRReleased']);
     // Syncing the vanished object again is harmless.
     await h.rec.sync('h1');
   });
@@ -480,5 +481,102 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(h.routes().has('10.0.0.0/24'));
     assert.equal(h.store.records.get('10.0.0.0/24'), 'h1', 'the block is not released while its route exists');
     assert.deepEqual(h.status.get('h1')?.metadata.finalizers, [FINALIZER]);
+  });
+});
+
+describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
+  const pairsOf = (h: Harness, server: string) => h.provider.ports.get(server)!.pairs;
+
+  it('disable mode: deleting the last host of a server takes off the pair we added; a pair found there stays', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-2')!.pairs = ['1.1.1.1/0'];
+    h.create('h1', { instanceID: 'i-1' });
+    h.create('h2', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: '1.1.1.1/0' });
+    assert.equal(h.status.get('h2')!.status?.addedPair, undefined, 'a pair found on the port is not recorded as ours');
+    h.status.markDeleted('h1');
+    h.status.markDeleted('h2');
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    assert.equal(h.status.get('h1'), undefined);
+    assert.equal(h.status.get('h2'), undefined);
+    assert.deepEqual(pairsOf(h, 'i-1'), [], 'the pair we added is gone');
+    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0'], 'the pair we found stays');
+    assert.deepEqual(reasons(h, 'h1').filter((r) => r === 'AddressPairRemoved'), ['AddressPairRemoved']);
+  });
+
+  it('disable mode: two hosts on one server, deleting either keeps the pair; deleting both removes it', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    h.create('h2', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    // The one that added it leaves first: the other one shares the record and takes it off last.
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    assert.equal(h.status.get('h1'), undefined);
+    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
+    h.status.markDeleted('h2');
+    await h.rec.sync('h2');
+    assert.equal(h.status.get('h2'), undefined);
+    assert.deepEqual(pairsOf(h, 'i-1'), []);
+  });
+
+  it('block mode: deleting one host of a server removes only its block; the other block and a found pair stay', async () => {
+    const h = await harness({ sourceDestCheck: 'block' });
+    h.provider.ports.get('i-1')!.pairs = ['172.16.0.0/24'];
+    h.create('h1', { instanceID: 'i-1' });
+    h.create('h2', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    assert.deepEqual(pairsOf(h, 'i-1'), ['172.16.0.0/24', '10.0.0.0/24', '10.0.1.0/24']);
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    assert.deepEqual(pairsOf(h, 'i-1'), ['172.16.0.0/24', '10.0.1.0/24']);
+  });
+
+  it('migration of the only host: the pair leaves the old server and is set on the new one', async () => {
+    const h = await harness();
+    h.provider.ports.get('i-1')!.pairs = ['10.9.0.0/24'];
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.create('h1', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    assert.deepEqual(pairsOf(h, 'i-1'), ['10.9.0.0/24'], 'only our pair left the old server');
+    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-2', portId: 'port-i-2', pair: '1.1.1.1/0' });
+  });
+
+  it('migration away from a server that still serves another host keeps its pair until the last one leaves', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    h.create('h2', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    await h.rec.sync('h2');
+    h.create('h1', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
+    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    // The last one leaves i-1 too: now the pair goes; i-2 (serving both) keeps its own.
+    h.create('h2', { instanceID: 'i-2' });
+    await h.rec.sync('h2');
+    assert.deepEqual(pairsOf(h, 'i-1'), []);
+    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+  });
+
+  it('a failed removal keeps the finalizer and the record and is retried', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    h.status.markDeleted('h1');
+    h.provider.failNext.push({ operation: 'UpdatePort', error: new CloudError({ kind: 'transient', operation: 'UpdatePort', httpStatus: 500 }) });
+    await assert.rejects(h.rec.sync('h1'), RetryLater);
+    assert.deepEqual(h.status.get('h1')!.metadata.finalizers, [FINALIZER]);
+    assert.equal(h.ledger.blockOf('h1'), '10.0.0.0/24', 'the block is not released before the NIC is clean');
+    await h.rec.sync('h1');
+    assert.equal(h.status.get('h1'), undefined);
+    assert.deepEqual(pairsOf(h, 'i-1'), []);
   });
 });
