@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startEmulator, SEED, type Emulator } from '../emulator/server.js';
 import { createHuaweiProvider, type HuaweiCloudProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei.js';
 import { CloudError, type CloudErrorKind } from '../../controller/provider/errors.js';
+import { waitFor } from '../helpers/kube.js';
 
 const quiet: ProviderLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const ECS1 = SEED.servers['ecs-1'];
@@ -216,7 +217,9 @@ describe('huawei provider against the emulator', function () {
       assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: true, addresses: [ECS1.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
-        ['ListPorts', 'UpdatePort'],
+        // Read, read again just before the write (someone else's change since?), write, read
+        // again (our write not lost to someone else's?).
+        ['ListPorts', 'ListPorts', 'UpdatePort', 'ListPorts'],
       );
       const pairs = emu.state.getPort(ECS1.portId).allowed_address_pairs.map((a) => a.ip_address);
       assert.deepEqual(pairs, ['192.168.0.100', '1.1.1.1/0']);
@@ -233,7 +236,7 @@ describe('huawei provider against the emulator', function () {
       assert.deepEqual(await p.ensureSourceDestCheck(ECS2.id, 'block', '10.0.3.0/24'), { portId: ECS2.portId, changed: true, addresses: [ECS2.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
-        ['NeutronListPorts', 'NeutronUpdatePort'],
+        ['NeutronListPorts', 'NeutronListPorts', 'NeutronUpdatePort', 'NeutronListPorts'],
       );
       assert.deepEqual(
         emu.state.getPort(ECS2.portId).allowed_address_pairs.map((a) => a.ip_address),
@@ -244,6 +247,44 @@ describe('huawei provider against the emulator', function () {
     it('a server without a port → notFound', async () => {
       const err = await expectCloudError(provider(emu).ensureSourceDestCheck('00000000-0000-4000-8000-00000000dead', 'disable', '10.0.2.0/24'), 'notFound');
       assert.match(err.message, /no NIC port found for server 00000000-0000-4000-8000-00000000dead/);
+    });
+
+    const pairsOn = (portId: string) => emu.state.getPort(portId).allowed_address_pairs.map((a) => a.ip_address).sort();
+
+    it('concurrent changes to one port are serialized: every block is on the port', async () => {
+      const p = provider(emu);
+      const blocks = ['10.0.2.0/24', '10.0.3.0/24', '10.0.4.0/24'];
+      await Promise.all(blocks.map((b) => p.ensureSourceDestCheck(ECS1.id, 'block', b)));
+      assert.deepEqual(pairsOn(ECS1.portId), blocks);
+      await Promise.all([p.removeAddressPair(ECS1.id, '10.0.2.0/24'), p.removeAddressPair(ECS1.id, '10.0.4.0/24'), p.ensureSourceDestCheck(ECS1.id, 'block', '10.0.5.0/24')]);
+      assert.deepEqual(pairsOn(ECS1.portId), ['10.0.3.0/24', '10.0.5.0/24']);
+    });
+
+    it('a pair added out of band between our read and our write survives (add and remove)', async () => {
+      const p = provider(emu);
+      const steps = [() => p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), () => p.removeAddressPair(ECS1.id, '1.1.1.1/0')];
+      for (const [i, step] of steps.entries()) {
+        const before = pairsOn(ECS1.portId);
+        // The read is answered from the state as it is when it arrives, then held: an edit made
+        // while it is held is one the provider has not seen when it computes its write.
+        emu.faults.set({ timeoutNext: [{ operation: 'ListPorts', ms: 1500, apply: true }] });
+        const change = step();
+        await waitFor('the read to arrive', async () => emu.faults.current().timeoutNext.length === 0, 5000, 5);
+        const other = `192.168.0.${100 + i}`;
+        emu.setPortAddressPairs(ECS1.portId, [...before, other].map((ip) => ({ ip_address: ip })));
+        await change;
+        assert.ok(pairsOn(ECS1.portId).includes(other), `${other} was lost: ${pairsOn(ECS1.portId).join(', ')}`);
+      }
+      assert.deepEqual(pairsOn(ECS1.portId), ['192.168.0.100', '192.168.0.101']);
+    });
+
+    it('removeAddressPair takes off exactly that pair; a server without ports has nothing to remove', async () => {
+      emu.setPortAddressPairs(ECS2.portId, [{ ip_address: '1.1.1.1/0' }, { ip_address: '10.0.3.0/24' }, { ip_address: '192.168.0.100' }]);
+      const p = provider(emu);
+      assert.deepEqual(await p.removeAddressPair(ECS2.id, '10.0.3.0/24'), { removed: true });
+      assert.deepEqual(pairsOn(ECS2.portId), ['1.1.1.1/0', '192.168.0.100']);
+      assert.deepEqual(await p.removeAddressPair(ECS2.id, '10.0.3.0/24'), { removed: false });
+      assert.deepEqual(await p.removeAddressPair('00000000-0000-4000-8000-00000000dead', '1.1.1.1/0'), { removed: false });
     });
   });
 
