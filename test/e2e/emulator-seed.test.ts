@@ -127,6 +127,26 @@ describe('e2e: controller + VPC emulator (real SDK) + real API server', function
     assert.equal((await getHn(api, 'ecs-2')).status?.podCIDR, '10.0.3.0/24', 'the block stays');
   });
 
+  it('leaves the NIC as it was found: migration and deletion take off the pair the controller added, a pair found there stays', async () => {
+    emu.setPortAddressPairs(SEED.servers['ecs-1'].portId, [{ ip_address: '192.168.0.100' }]);
+    await start();
+    await applySeed();
+    const pairsOf = (server: string) => emu.snapshot().ports.find((p) => p.device_id === server)!.allowed_address_pairs.map((p) => p.ip_address);
+    assert.deepEqual(pairsOf(ECS2), ['1.1.1.1/0']);
+    // Recorded in status through the real API server (the CRD schema keeps the field).
+    assert.deepEqual((await getHn(api, 'ecs-2')).status?.addedPair, { instanceID: ECS2, portId: SEED.servers['ecs-2'].portId, pair: '1.1.1.1/0' });
+    await api.patchClusterCustomObject({ ...G, name: 'ecs-2', body: { spec: { instanceID: ECS3 } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    await waitFor('ecs-2 Ready on ecs-3', async () => {
+      const hn = await getHn(api, 'ecs-2');
+      return ready(hn) && hn.status?.nextHop === ECS3;
+    });
+    assert.deepEqual(pairsOf(ECS2), [], 'the old server no longer serves a block: its pair is gone');
+    assert.deepEqual(pairsOf(ECS3), ['1.1.1.1/0']);
+    await api.deleteClusterCustomObject({ ...G, name: 'ecs-1' });
+    await waitFor('ecs-1 finalized', async () => ((await api.listClusterCustomObject(G)) as { items: HostNetwork[] }).items.every((i) => i.metadata.name !== 'ecs-1'));
+    assert.deepEqual(pairsOf(ECS1), ['192.168.0.100'], 'the pair found on the port stays, ours is gone');
+  });
+
   it('checks spec.hostIP against the NIC the cloud reports: a wrong one is named with the real address; status follows a migration', async () => {
     await start();
     await applySeed();
