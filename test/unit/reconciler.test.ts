@@ -580,3 +580,16 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     assert.deepEqual(pairsOf(h, 'i-1'), []);
   });
 });
+
+describe('Reconciler: a block that changes on the same server (block mode, issue 11.1)', () => {
+  it('pinning another block replaces the pair we added for the old one; a found pair stays', async () => {
+    const h = await harness({ sourceDestCheck: 'block' });
+    h.provider.ports.get('i-1')!.pairs = ['172.16.0.0/24'];
+    h.create('h1', { instanceID: 'i-1', podCIDR: '10.0.5.0/24' });
+    await h.rec.sync('h1');
+    h.create('h1', { instanceID: 'i-1', podCIDR: '10.0.6.0/24' });
+    await h.rec.sync('h1');
+    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, ['172.16.0.0/24', '10.0.6.0/24']);
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: '10.0.6.0/24' });
+  });
+});
