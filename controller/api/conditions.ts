@@ -14,6 +14,12 @@ export const ConditionType = {
    * does not wait for it (the route targets the server id, not the address).
    */
   HostIPVerified: 'HostIPVerified',
+  /**
+   * Written only by the host's agent (hostnet-agent, field manager hostnet-agent): the host holds
+   * the block's Docker network, ip_forward and the agent's iptables chains (and, in direct
+   * routing mode, its routes to the peers). Absent on hosts without an agent.
+   */
+  HostConfigured: 'HostConfigured',
   /** All of the above: containers on this host are reachable from the other hosts. */
   Ready: 'Ready',
 } as const;
@@ -54,6 +60,15 @@ export const Reason = {
   HostIPNotSpecified: 'NotSpecified',
   /** The NIC was not read (--source-dest-check=off, or the read failed). */
   HostIPNotChecked: 'NotChecked',
+  // HostConfigured (the agent's)
+  /** Docker network, forwarding and iptables chains are in place for the block. */
+  Configured: 'Configured',
+  /** The Docker Engine API does not answer on the agent's socket. */
+  DockerUnavailable: 'DockerUnavailable',
+  /** Another Docker network or a local route overlaps the block: nothing was changed. */
+  NetworkConflict: 'NetworkConflict',
+  /** Docker, iptables or ip refused a change (the message has its error). */
+  HostSetupFailed: 'HostSetupFailed',
   // Ready
   HostReady: 'HostReady',
   NotReady: 'NotReady',
