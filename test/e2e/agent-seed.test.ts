@@ -28,7 +28,7 @@ function condition(hn: HostNetwork, type: string): Condition | undefined {
 }
 
 describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model, real packets)', function () {
-  this.timeout(240_000);
+  this.timeout(400_000);
 
   let kc: KubeConfig | undefined;
   let api: CustomObjectsApi;
@@ -135,7 +135,8 @@ describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model,
     );
     console.log(`      ${servers.length} dockerd started (vfs, busybox image imported) in ${Date.now() - t0} ms`);
     ctl = await startController({ kubeconfig, args: [...emulatorArgs(emu.url), '--leader-elect=false', '--resync-period=5s'], env: emulatorEnv(), waitLeader: true });
-    for (const host of ['ecs-1', 'ecs-2']) await startHostAgent(host);
+    // ecs-3 serves nothing until the conflict case gives it a HostNetwork.
+    await Promise.all(['ecs-1', 'ecs-2', 'ecs-3'].map((host) => startHostAgent(host)));
   });
 
   afterEach(function () {
@@ -145,7 +146,9 @@ describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model,
   after(async function () {
     const errors: unknown[] = [];
     const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      const t0 = Date.now();
       await fn().catch((e: unknown) => errors.push(new Error(`${what}: ${(e as Error).message ?? String(e)}`)));
+      if (Date.now() - t0 > 5000) console.log(`      (teardown: ${what} took ${Date.now() - t0} ms)`);
     };
     for (const host of [...agents.keys()]) await attempt(`stop agent ${host}`, () => stopHostAgent(host));
     if (ctl) {
@@ -300,7 +303,6 @@ describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model,
     await d3.docker(['network', 'create', '--subnet', '10.0.4.0/25', 'other']);
     const netsBefore = (await d3.docker(['network', 'ls', '--format', '{{.Name}}'])).trim().split('\n').sort();
     const filterBefore = await hostIptables('ecs-3', 'filter');
-    await startHostAgent('ecs-3');
     await api.createClusterCustomObject({ ...HN_API, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name: 'ecs-3' }, spec: { instanceID: server('ecs-3').id, podCIDR: '10.0.4.0/24' } } });
     const hn = await waitConfigured('ecs-3', 'False', 'NetworkConflict');
     const msg = condition(hn, 'HostConfigured')!.message;

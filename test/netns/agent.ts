@@ -170,13 +170,14 @@ export async function startAgent(o: StartAgentOptions): Promise<AgentProcess> {
     exited,
   };
   if (o.waitReady ?? true) {
-    const deadline = Date.now() + 60_000;
+    // Start-up is ~3 s of CPU (client-node and tsx); on a loaded shared machine that is minutes.
+    const deadline = Date.now() + 180_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`hostnet-agent in ${o.host} exited with ${proc.exitCode}:\n${out}`);
       if ((await get('/readyz')).status === 200) break;
       if (Date.now() > deadline) {
         await a.kill();
-        throw new Error(`hostnet-agent in ${o.host} not ready after 60 s:\n${out}`);
+        throw new Error(`hostnet-agent in ${o.host} not ready after 180 s:\n${out}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
