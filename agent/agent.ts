@@ -3,7 +3,7 @@
 // ask for — the Docker network of each block, ip_forward, the agent's iptables chains — then
 // report HostConfigured on each. One pass at a time; a change during a pass runs one more.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConditionType, Reason } from '../controller/api/conditions.js';
+import { AgentConditionType, Reason } from '../controller/api/conditions.js';
 import type { HostNetwork } from '../controller/api/types.js';
 import { HostNetworkInformer } from '../controller/kube/informer.js';
 import { describeKubeError } from '../controller/kube/errors.js';
@@ -209,7 +209,7 @@ export class HostAgent {
 
   private async report(hn: HostNetwork, c: HostCondition): Promise<void> {
     try {
-      if (await this.writer.write(hn, c)) this.log.info('condition written', { hostnetwork: hn.metadata.name, type: ConditionType.HostConfigured, status: c.status, reason: c.reason });
+      if (await this.writer.write(hn, c)) this.log.info('condition written', { hostnetwork: hn.metadata.name, type: AgentConditionType.HostConfigured, status: c.status, reason: c.reason });
     } catch (err) {
       this.log.warn('could not write the HostConfigured condition', { hostnetwork: hn.metadata.name, error: describeKubeError(err) });
     }

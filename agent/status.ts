@@ -3,7 +3,7 @@
 // CRD's conditions list is a map keyed by type (x-kubernetes-list-type: map), and each manager
 // owns only the entries it applied.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { ConditionType, rfc3339 } from '../controller/api/conditions.js';
+import { AgentConditionType, rfc3339 } from '../controller/api/conditions.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type Condition, type HostNetwork } from '../controller/api/types.js';
 
 export const FIELD_MANAGER = 'hostnet-agent';
@@ -30,10 +30,10 @@ export class ConditionWriter {
    * only when the status changes (kubebuilder's rule). Returns true when it wrote.
    */
   async write(hn: HostNetwork, c: HostCondition, now = new Date()): Promise<boolean> {
-    const prev = hn.status?.conditions?.find((x) => x.type === ConditionType.HostConfigured);
+    const prev = hn.status?.conditions?.find((x) => x.type === AgentConditionType.HostConfigured);
     if (prev && prev.status === c.status && prev.reason === c.reason && prev.message === c.message && prev.observedGeneration === hn.metadata.generation) return false;
     const condition: Condition = {
-      type: ConditionType.HostConfigured,
+      type: AgentConditionType.HostConfigured,
       status: c.status,
       reason: c.reason,
       message: c.message,

@@ -14,16 +14,23 @@ export const ConditionType = {
    * does not wait for it (the route targets the server id, not the address).
    */
   HostIPVerified: 'HostIPVerified',
-  /**
-   * Written only by the host's agent (hostnet-agent, field manager hostnet-agent): the host holds
-   * the block's Docker network, ip_forward and the agent's iptables chains (and, in direct
-   * routing mode, its routes to the peers). Absent on hosts without an agent.
-   */
-  HostConfigured: 'HostConfigured',
   /** All of the above: containers on this host are reachable from the other hosts. */
   Ready: 'Ready',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/**
+ * Conditions written only by the host's agent (hostnet-agent, server-side apply under field
+ * manager hostnet-agent), never by the controller: kept apart from ConditionType, whose every
+ * type the controller initialises and owns.
+ */
+export const AgentConditionType = {
+  /**
+   * The host holds the block's Docker network, ip_forward and the agent's iptables chains (and,
+   * in direct routing mode, its routes to the peers). Absent on hosts without an agent.
+   */
+  HostConfigured: 'HostConfigured',
+} as const;
 
 export const Reason = {
   // Any condition, before the controller has decided.
