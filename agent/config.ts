@@ -29,7 +29,7 @@ interface FlagDef {
 export const AGENT_FLAGS: Record<string, FlagDef> = {
   kubeconfig: { help: "Path to the host's kubeconfig (hostnet-agent-kubeconfig makes one per host). Default: in-cluster config, then $KUBECONFIG, then ~/.kube/config." },
   'instance-id': { help: "This host's server id (the HostNetworks with this spec.instanceID are served here). Required." },
-  'host-ip': { help: "This host's address in the VPC subnet (optional; logged and checked against the HostNetworks it serves)." },
+  'host-ip': { help: "This host's address in the VPC subnet (optional; logged at start-up)." },
   'pool-cidr': { default: '10.0.0.0/16', help: "The controller's --pool-cidr: forwarding between a block and the pool is accepted and not masqueraded." },
   'docker-host': { default: 'unix:///var/run/docker.sock', help: 'The Docker Engine API socket.' },
   'network-name': { default: 'hostnet', help: 'Name of the Docker network of the block (`docker run --net hostnet`). A second block served at once (during a migration) gets <name>-<HostNetwork>.' },

@@ -150,6 +150,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && /kubeconfig\.(ts|js)$/.test(process.argv[1])) {
+if (process.argv[1] && /kubeconfig(\.(ts|js))?$/.test(process.argv[1])) {
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -57,8 +57,12 @@ export async function startKubeTunnel(host: string, apiUrl: string): Promise<Kub
   const port = Number(new URL(apiUrl).port);
   const dir = mkdtempSync(join(tmpdir(), `hn-kt-${host}-`));
   const sock = join(dir, 'api.sock');
+  const open = new Set<{ destroy(): void }>();
   const outer: Server = createServer((c) => {
     const t = createConnection(port, '127.0.0.1');
+    open.add(c).add(t);
+    c.on('close', () => open.delete(c));
+    t.on('close', () => open.delete(t));
     c.pipe(t);
     t.pipe(c);
     c.on('error', () => t.destroy());
@@ -75,7 +79,10 @@ export async function startKubeTunnel(host: string, apiUrl: string): Promise<Kub
   return {
     stop: async () => {
       await stopChild(inner);
-      await new Promise<void>((r) => outer.close(() => r()));
+      // close() waits for every connection to end; a watch the API server keeps open never does.
+      const closed = new Promise<void>((r) => outer.close(() => r()));
+      for (const s of open) s.destroy();
+      await closed;
       rmSync(dir, { recursive: true, force: true });
     },
   };
