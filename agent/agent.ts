@@ -16,6 +16,8 @@ import { desiredRules, type ServedBlock } from './iptables.js';
 import type { AgentMetrics } from './metrics.js';
 import { bridgeOf, plan, subnetsOf, type Outcome } from './plan.js';
 import { ConditionWriter, type HostCondition } from './status.js';
+import { ROUTE_PROTO, connectedSubnets, peerRoutes } from './peer-routes.js';
+import { applyPeerRoutes } from './routes-apply.js';
 
 export interface AgentOptions {
   instanceId: string;
@@ -24,11 +26,15 @@ export interface AgentOptions {
   bridgeName: string;
   checkPeriodMs: number;
   forwardAccept: boolean;
+  routing: 'cloud' | 'direct';
   watchIdleTimeoutMs: number;
 }
 
 export class HostAgent {
   private readonly informer: HostNetworkInformer;
+  /** Direct routing only: every HostNetwork (read-only), for the routes to the peers. */
+  private readonly peers?: HostNetworkInformer;
+  private lastOffLink = '';
   private readonly writer: ConditionWriter;
   private readonly iptables: IptablesApplier;
   private timer?: NodeJS.Timeout;
@@ -54,6 +60,7 @@ export class HostAgent {
   ) {
     const kick = (): void => this.kick();
     this.informer = new HostNetworkInformer(kc, log, opts.watchIdleTimeoutMs, { onAdd: kick, onUpdate: kick, onDelete: kick }, `spec.instanceID=${opts.instanceId}`);
+    if (opts.routing === 'direct') this.peers = new HostNetworkInformer(kc, log, opts.watchIdleTimeoutMs, { onAdd: kick, onUpdate: kick, onDelete: kick });
     this.writer = new ConditionWriter(kc);
     this.iptables = new IptablesApplier(exec, opts.forwardAccept);
   }
@@ -61,6 +68,7 @@ export class HostAgent {
   async start(): Promise<void> {
     this.stopped = false;
     await this.informer.start();
+    await this.peers?.start();
     await this.syncNow();
     // Ready once the first pass over the initial list is done (its outcome is in the conditions).
     this.synced = true;
@@ -71,6 +79,7 @@ export class HostAgent {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.informer.stop();
+    await this.peers?.stop();
     await this.running;
   }
 
@@ -115,7 +124,7 @@ export class HostAgent {
       return;
     }
     const servedList = served.map((h) => ({ name: h.metadata.name, ...(h.status?.podCIDR ? { block: h.status.podCIDR } : {}) }));
-    const planOpts = { networkName: this.opts.networkName, bridgeName: this.opts.bridgeName };
+    const planOpts = { networkName: this.opts.networkName, bridgeName: this.opts.bridgeName, routeProtocol: ROUTE_PROTO };
     let networks = await this.docker.listNetworks();
     let p = plan(servedList, networks, await mainRoutes(this.exec), planOpts);
     if (await this.removeStale(p.stale)) {
@@ -143,15 +152,30 @@ export class HostAgent {
     this.metrics.rules.set({ table: 'nat' }, want.nat.length);
     this.metrics.networks.set({ state: 'configured' }, configured.length);
     this.metrics.networks.set({ state: 'kept' }, this.kept.size);
+    let peerNote = '';
+    if (this.peers) peerNote = await this.syncPeerRoutes();
     this.metrics.conflicts.set(p.outcomes.filter((o) => o.kind === 'conflict').length);
 
     for (const hn of served) {
       const c = results.get(hn.metadata.name);
-      if (c) await this.report(hn, c);
+      if (c) await this.report(hn, c.status === 'True' ? { ...c, message: c.message + peerNote } : c);
     }
     this.lastSuccess = Date.now();
     this.metrics.lastSync.set(this.lastSuccess / 1000);
     this.metrics.syncs.inc({ result: 'success' });
+  }
+
+  /** Direct routing: a route to every on-link peer's block; returns a note for the condition. */
+  private async syncPeerRoutes(): Promise<string> {
+    const plan = peerRoutes(this.peers!.list(), this.opts.instanceId, connectedSubnets(await mainRoutes(this.exec)));
+    const { replaced, removed } = await applyPeerRoutes(this.exec, plan.routes);
+    for (const r of replaced) this.log.info('route to a peer block set', { peer: r.peer, block: r.dst, via: r.via });
+    for (const dst of removed) this.log.info('route to a block no longer served by a peer removed', { block: dst });
+    this.metrics.routes.set(plan.routes.length);
+    const off = plan.offLink.map((o) => `${o.peer} (${o.hostIP})`).join(', ');
+    if (off && off !== this.lastOffLink) this.log.warn('peers on another subnet are not reachable by a direct route (a VXLAN tunnel would be needed; not built yet)', { peers: off });
+    this.lastOffLink = off;
+    return `; routes to ${plan.routes.length} peer block(s)${off ? `; not routed (other subnet): ${off}` : ''}`;
   }
 
   private async realize(o: Outcome, configured: ServedBlock[]): Promise<HostCondition> {

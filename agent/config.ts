@@ -6,7 +6,10 @@ import { parseDuration } from '../controller/config.js';
 
 export interface AgentConfig {
   kubeconfig?: string;
+  /** Empty when it comes from the metadata service (resolved at start-up: identity.ts). */
   instanceId: string;
+  metadata: 'none' | 'openstack' | 'aws';
+  metadataEndpoint: string;
   hostIp?: string;
   poolCidr: string;
   dockerHost: string;
@@ -14,6 +17,7 @@ export interface AgentConfig {
   bridgeName: string;
   checkPeriodMs: number;
   forwardAccept: boolean;
+  routing: 'cloud' | 'direct';
   watchIdleTimeoutMs: number;
   metricsBindAddress: string;
   healthBindAddress: string;
@@ -28,7 +32,9 @@ interface FlagDef {
 
 export const AGENT_FLAGS: Record<string, FlagDef> = {
   kubeconfig: { help: "Path to the host's kubeconfig (hostnet-agent-kubeconfig makes one per host). Default: in-cluster config, then $KUBECONFIG, then ~/.kube/config." },
-  'instance-id': { help: "This host's server id (the HostNetworks with this spec.instanceID are served here). Required." },
+  'instance-id': { help: "This host's server id (the HostNetworks with this spec.instanceID are served here). Required unless --metadata is set; with it, both must agree." },
+  metadata: { default: 'none', help: 'Read the server id and address from the metadata service: openstack (Huawei Cloud, OTC: meta_data.json uuid), aws (IMDSv2 instance-id), or none.' },
+  'metadata-endpoint': { default: 'http://169.254.169.254', help: 'Address of the metadata service.' },
   'host-ip': { help: "This host's address in the VPC subnet (optional; logged at start-up)." },
   'pool-cidr': { default: '10.0.0.0/16', help: "The controller's --pool-cidr: forwarding between a block and the pool is accepted and not masqueraded." },
   'docker-host': { default: 'unix:///var/run/docker.sock', help: 'The Docker Engine API socket.' },
@@ -36,6 +42,10 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
   'bridge-name': { default: 'hn-br0', help: 'Linux bridge of that network (at most 15 characters).' },
   'check-period': { default: '10s', help: 'How often the Docker network, ip_forward and the iptables chains are checked and repaired.' },
   'forward-accept': { default: 'false', help: "Also set the FORWARD policy to ACCEPT (the seed's `iptables -P FORWARD ACCEPT`). Not needed: the agent's chain accepts the pool's traffic and Docker's DROP stays for everything else." },
+  routing: {
+    default: 'cloud',
+    help: "cloud (the VPC's route table carries the blocks: the controller's job) or direct (no cloud router, seed 004's Direct Routing: this agent adds `ip route replace <peer block> via <peer host IP> proto 91` for every other HostNetwork whose host is on one of this host's subnets, and sweeps its stale ones; run the controller with a provider that only allocates).",
+  },
   'watch-idle-timeout': { default: '5m', help: 'Restart the watch when it has been silent this long.' },
   'metrics-bind-address': { default: ':9110', help: 'Address of /metrics. "0" disables.' },
   'health-bind-address': { default: ':9111', help: 'Address of /healthz and /readyz. "0" disables.' },
@@ -111,8 +121,11 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     return v;
   };
 
-  const instanceId = str('instance-id') ?? bad('instance-id', "required: this host's server id (the HostNetworks' spec.instanceID)");
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(instanceId)) bad('instance-id', 'want the server id (letters, digits, dots, dashes, underscores)');
+  const metadata = oneOf('metadata', ['none', 'openstack', 'aws'] as const);
+  const metadataEndpoint = str('metadata-endpoint') ?? bad('metadata-endpoint', 'required');
+  if (!/^https?:\/\/[^\s/]+$/.test(metadataEndpoint)) bad('metadata-endpoint', 'want http://host[:port]');
+  const instanceId = str('instance-id') ?? (metadata === 'none' ? bad('instance-id', "required: this host's server id (the HostNetworks' spec.instanceID), or --metadata=openstack|aws") : '');
+  if (instanceId && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(instanceId)) bad('instance-id', 'want the server id (letters, digits, dots, dashes, underscores)');
   const hostIp = str('host-ip');
   if (hostIp !== undefined && parseIPv4(hostIp) === undefined) bad('host-ip', 'want an IPv4 address');
   const poolCidr = normalizeCidr(raw('pool-cidr') ?? '') ?? bad('pool-cidr', 'want an IPv4 network address such as 10.0.0.0/16');
@@ -129,6 +142,8 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     config: {
       ...(str('kubeconfig') !== undefined ? { kubeconfig: str('kubeconfig') } : {}),
       instanceId,
+      metadata,
+      metadataEndpoint,
       ...(hostIp !== undefined ? { hostIp } : {}),
       poolCidr,
       dockerHost,
@@ -136,6 +151,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       bridgeName,
       checkPeriodMs: duration('check-period', 500),
       forwardAccept: ['true', '1', 'yes'].includes(forward),
+      routing: oneOf('routing', ['cloud', 'direct'] as const),
       watchIdleTimeoutMs: duration('watch-idle-timeout', 1000),
       metricsBindAddress: address('metrics-bind-address'),
       healthBindAddress: address('health-bind-address'),

@@ -10,6 +10,7 @@ import { HostAgent } from './agent.js';
 import { AgentConfigError, agentUsage, parseAgentConfig, type AgentConfig } from './config.js';
 import { DockerClient } from './docker.js';
 import { hostExec } from './exec.js';
+import { IdentityError, resolveIdentity } from './identity.js';
 import { AgentMetrics } from './metrics.js';
 
 async function main(): Promise<number> {
@@ -36,6 +37,14 @@ async function main(): Promise<number> {
   } catch (err) {
     log.error(`start-up failed: cannot load the kubeconfig: ${(err as Error).message}`);
     return 2;
+  }
+  try {
+    const id = await resolveIdentity({ ...(config.instanceId ? { instanceId: config.instanceId } : {}), ...(config.hostIp ? { hostIp: config.hostIp } : {}) }, config.metadata, config.metadataEndpoint);
+    config = { ...config, instanceId: id.instanceId, ...(id.hostIp ? { hostIp: id.hostIp } : {}) };
+    log.info('identity', { instanceId: id.instanceId, hostIP: id.hostIp, source: id.source });
+  } catch (err) {
+    log.error(`start-up failed: ${(err as Error).message}`);
+    return err instanceof IdentityError && /is not this server/.test(err.message) ? 2 : 1;
   }
   const metrics = new AgentMetrics();
   const agent = new HostAgent(kc, log, DockerClient.fromHost(config.dockerHost), hostExec, metrics, config);

@@ -10,6 +10,7 @@ export class AgentMetrics {
   readonly repairs = new Counter({ name: 'hostnet_agent_repairs_total', help: 'Things found changed by someone else and put back, by kind (iptables, network).', labelNames: ['kind'], registers: [this.registry] });
   readonly syncs = new Counter({ name: 'hostnet_agent_syncs_total', help: 'Checks of the host, by result (success, error).', labelNames: ['result'], registers: [this.registry] });
   readonly lastSync = new Gauge({ name: 'hostnet_agent_last_sync_timestamp_seconds', help: 'When the last successful check of the host ended (Unix time).', registers: [this.registry] });
+  readonly routes = new Gauge({ name: 'hostnet_agent_peer_routes', help: 'Routes to peer blocks this agent manages (direct routing).', registers: [this.registry] });
   readonly conflicts = new Gauge({ name: 'hostnet_agent_conflicts', help: 'Served blocks not configured because a Docker network or local route overlaps them.', registers: [this.registry] });
 
   constructor() {

@@ -148,3 +148,28 @@ async function unmountUnder(dir: string): Promise<void> {
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) await run('umount', ['-l', m]);
 }
+
+/** `docker run -d --net NETWORK --name NAME busybox sleep 3600`; the container's address on it. */
+export async function runContainer(d: Dockerd, name: string, network = 'hostnet'): Promise<string> {
+  await d.dockerRaw(['rm', '-f', name]);
+  await d.docker(['run', '-d', '--net', network, '--name', name, BUSYBOX_IMAGE, 'sleep', '3600']);
+  const ip = (await d.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).trim();
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${name} has no address on ${network}: ${JSON.stringify(ip)}`);
+  return ip;
+}
+
+/** One echo request from inside a container; true when answered. */
+export async function containerPing(d: Dockerd, name: string, ip: string, count = 1): Promise<boolean> {
+  return (await d.dockerRaw(['exec', name, 'ping', '-c', String(count), '-W', '1', ip], 30_000)).code === 0;
+}
+
+/** busybox traceroute from inside a container: each hop's address ('*' when silent). */
+export async function containerTraceroute(d: Dockerd, name: string, ip: string): Promise<string[]> {
+  const out = await d.docker(['exec', name, 'traceroute', '-n', '-q', '1', '-w', '1', '-m', '6', ip], 60_000);
+  const hops: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(\S+)/.exec(line);
+    if (m) hops[Number(m[1]) - 1] = m[2]!;
+  }
+  return Array.from(hops, (h) => h ?? '*');
+}

@@ -138,3 +138,28 @@ describe('agent flags', () => {
     bad(['--nope'], /see --help/);
   });
 });
+
+describe('agent direct routing (peer routes)', () => {
+  const hn = (name: string, instanceID: string, hostIP: string | undefined, podCIDR?: string): import('../../controller/api/types.js').HostNetwork => ({
+    metadata: { name },
+    spec: { instanceID, ...(hostIP ? { hostIP } : {}) },
+    ...(podCIDR ? { status: { podCIDR } } : {}),
+  });
+
+  it('a route per on-link peer with a block; itself, peers without a block or address, and off-link peers are not routed', async () => {
+    const { peerRoutes, connectedSubnets } = await import('../../agent/peer-routes.js');
+    const connected = connectedSubnets([{ dst: '192.168.0.0/24', dev: 'eth0', protocol: 'kernel' }, { dst: 'default', gateway: '192.168.0.1' }, { dst: '10.0.2.0/24', dev: 'hn-br0', protocol: 'kernel' }]);
+    assert.deepEqual(connected, ['192.168.0.0/24', '10.0.2.0/24']);
+    const p = peerRoutes([hn('me', 'i-1', '192.168.0.2', '10.0.2.0/24'), hn('b', 'i-2', '192.168.0.3', '10.0.3.0/24'), hn('c', 'i-3', '192.168.0.4'), hn('d', 'i-4', undefined, '10.0.5.0/24'), hn('e', 'i-5', '192.168.1.7', '10.0.6.0/24')], 'i-1', connected);
+    assert.deepEqual(p.routes, [{ dst: '10.0.3.0/24', via: '192.168.0.3', peer: 'b' }]);
+    assert.deepEqual(p.offLink, [{ peer: 'e', hostIP: '192.168.1.7' }]);
+  });
+
+  it('changes: replace what is missing or via another host, remove what is ours and unwanted', async () => {
+    const { routeChanges } = await import('../../agent/peer-routes.js');
+    const want = [{ dst: '10.0.3.0/24', via: '192.168.0.3', peer: 'b' }, { dst: '10.0.4.0/24', via: '192.168.0.4', peer: 'c' }];
+    const c = routeChanges(want, [{ dst: '10.0.3.0/24', gateway: '192.168.0.9' }, { dst: '10.0.4.0/24', gateway: '192.168.0.4' }, { dst: '10.0.99.0/24', gateway: '192.168.0.9' }]);
+    assert.deepEqual(c.replace, [want[0]]);
+    assert.deepEqual(c.remove, ['10.0.99.0/24']);
+  });
+});
