@@ -16,7 +16,8 @@ import { desiredRules, type ServedBlock } from './iptables.js';
 import type { AgentMetrics } from './metrics.js';
 import { bridgeOf, plan, subnetsOf, type Outcome } from './plan.js';
 import { ConditionWriter, type HostCondition } from './status.js';
-import { ROUTE_PROTO, connectedSubnets, peerRoutes } from './peer-routes.js';
+import { ROUTE_PROTO, connectedSubnets, peerRoutes, type PeerRoute } from './peer-routes.js';
+import { removeVxlan, syncVxlan } from './vxlan.js';
 import { applyPeerRoutes } from './routes-apply.js';
 
 export interface AgentOptions {
@@ -27,6 +28,8 @@ export interface AgentOptions {
   checkPeriodMs: number;
   forwardAccept: boolean;
   routing: 'cloud' | 'direct';
+  /** This host's address: the VXLAN tunnel's local end (direct routing across subnets). */
+  hostIp?: string;
   watchIdleTimeoutMs: number;
 }
 
@@ -153,7 +156,7 @@ export class HostAgent {
     this.metrics.networks.set({ state: 'configured' }, configured.length);
     this.metrics.networks.set({ state: 'kept' }, this.kept.size);
     let peerNote = '';
-    if (this.peers) peerNote = await this.syncPeerRoutes();
+    if (this.peers) peerNote = await this.syncPeerRoutes(configured);
     this.metrics.conflicts.set(p.outcomes.filter((o) => o.kind === 'conflict').length);
 
     for (const hn of served) {
@@ -166,16 +169,25 @@ export class HostAgent {
   }
 
   /** Direct routing: a route to every on-link peer's block; returns a note for the condition. */
-  private async syncPeerRoutes(): Promise<string> {
+  private async syncPeerRoutes(ownBlocks: readonly ServedBlock[]): Promise<string> {
     const plan = peerRoutes(this.peers!.list(), this.opts.instanceId, connectedSubnets(await mainRoutes(this.exec)));
-    const { replaced, removed } = await applyPeerRoutes(this.exec, plan.routes);
-    for (const r of replaced) this.log.info('route to a peer block set', { peer: r.peer, block: r.dst, via: r.via });
+    const routes: PeerRoute[] = [...plan.routes];
+    let tunneled = 0;
+    const own = ownBlocks[0]?.block;
+    if (plan.offLink.length && own && this.opts.hostIp) {
+      routes.push(...(await syncVxlan(this.exec, this.opts.hostIp, own, plan.offLink.map((o) => ({ peer: o.peer, block: o.block, hostIP: o.hostIP })))));
+      tunneled = plan.offLink.length;
+    } else if (await removeVxlan(this.exec)) {
+      this.log.info('VXLAN device removed: no peer on another subnet');
+    }
+    const { replaced, removed } = await applyPeerRoutes(this.exec, routes);
+    for (const r of replaced) this.log.info('route to a peer block set', { peer: r.peer, block: r.dst, via: r.via, dev: r.dev });
     for (const dst of removed) this.log.info('route to a block no longer served by a peer removed', { block: dst });
-    this.metrics.routes.set(plan.routes.length);
-    const off = plan.offLink.map((o) => `${o.peer} (${o.hostIP})`).join(', ');
-    if (off && off !== this.lastOffLink) this.log.warn('peers on another subnet are not reachable by a direct route (a VXLAN tunnel would be needed; not built yet)', { peers: off });
+    this.metrics.routes.set(routes.length);
+    const off = tunneled ? '' : plan.offLink.map((o) => `${o.peer} (${o.hostIP})`).join(', ');
+    if (off && off !== this.lastOffLink) this.log.warn('peers on another subnet are not routed: the VXLAN tunnel needs --host-ip (or --metadata) and a block on this host', { peers: off });
     this.lastOffLink = off;
-    return `; routes to ${plan.routes.length} peer block(s)${off ? `; not routed (other subnet): ${off}` : ''}`;
+    return `; routes to ${routes.length} peer block(s)${tunneled ? ` (${tunneled} over VXLAN)` : ''}${off ? `; not routed (other subnet): ${off}` : ''}`;
   }
 
   private async realize(o: Outcome, configured: ServedBlock[]): Promise<HostCondition> {

@@ -19,12 +19,14 @@ export interface PeerRoute {
   via: string;
   /** The peer HostNetwork (for logs). */
   peer: string;
+  /** Through this device, on-link (the VXLAN device for peers on other subnets). */
+  dev?: string;
 }
 
 export interface PeerPlan {
   routes: PeerRoute[];
   /** Peers whose host is on none of this host's subnets (a tunnel would be needed). */
-  offLink: { peer: string; hostIP: string }[];
+  offLink: { peer: string; hostIP: string; block: string }[];
 }
 
 /** The host address of a HostNetwork: what the user wrote, else what the cloud reported. */
@@ -41,7 +43,7 @@ export function connectedSubnets(routes: readonly LocalRoute[]): string[] {
 export function peerRoutes(all: readonly HostNetwork[], instanceId: string, connected: readonly string[]): PeerPlan {
   const nets = connected.map((c) => parseCidr(c, false)).filter((c) => c !== undefined);
   const routes: PeerRoute[] = [];
-  const offLink: { peer: string; hostIP: string }[] = [];
+  const offLink: { peer: string; hostIP: string; block: string }[] = [];
   for (const hn of [...all].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     if (hn.spec.instanceID === instanceId || hn.metadata.deletionTimestamp) continue;
     const block = hn.status?.podCIDR ? normalizeCidr(hn.status.podCIDR) : undefined;
@@ -49,7 +51,7 @@ export function peerRoutes(all: readonly HostNetwork[], instanceId: string, conn
     if (!block || !ip) continue;
     const n = parseIPv4(ip)!;
     if (!nets.some((c) => containsIp(c, n))) {
-      offLink.push({ peer: hn.metadata.name, hostIP: ip });
+      offLink.push({ peer: hn.metadata.name, hostIP: ip, block });
       continue;
     }
     routes.push({ dst: block, via: ip, peer: hn.metadata.name });

@@ -14,11 +14,14 @@ import { installCrd, resetCluster, waitFor } from '../helpers/kube.js';
 import { startController, type ControllerProcess } from '../helpers/controller.js';
 import type { HostNetwork } from '../../controller/api/types.js';
 import * as netns from '../netns/index.js';
+import { run } from '../netns/exec.js';
 import { getHostNetwork, HN_API, hostNetworkApi } from '../netns/cluster.js';
 import { containerPing, containerTraceroute, dockerAvailable, runContainer, startDockerd, type Dockerd } from '../netns/docker.js';
 import { startAgent, startKubeTunnel, type AgentProcess, type KubeTunnel } from '../netns/agent.js';
 
 const HOSTS = netns.SEED_HOSTS;
+/** A fourth host on another subnet, behind the plain router (the model's VPC namespace without vpc-sync). */
+const FAR = { name: 'ecs-9', ip: '192.168.1.2' };
 const ID = (host: string): string => `srv-${host}`;
 
 describe('e2e: direct routing without a cloud router (hostnet-agent --routing=direct, real Docker)', function () {
@@ -52,8 +55,9 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
     api = hostNetworkApi(kc);
     upStarted = true;
     await netns.up(HOSTS, { bare: true });
+    await addFarHost();
     await Promise.all(
-      HOSTS.map(async (h) => {
+      [...HOSTS, FAR].map(async (h) => {
         dockerds.set(h.name, await startDockerd(h.name));
         tunnels.push(await startKubeTunnel(h.name, cp.url));
       }),
@@ -63,8 +67,8 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
     assert.equal(r.code, 0, r.stderr);
     ctl = await startController({ kubeconfig: cp.kubeconfig, args: ['--cloud-provider=memory', '--leader-elect=false', '--resync-period=30s'], waitLeader: true });
     await Promise.all(
-      HOSTS.map(async (h) => {
-        agents.set(h.name, await startAgent({ host: h.name, kubeconfig: cp.kubeconfig, instanceId: ID(h.name), dockerSock: d(h.name).sock, args: ['--check-period=1s', '--routing=direct'] }));
+      [...HOSTS, FAR].map(async (h) => {
+        agents.set(h.name, await startAgent({ host: h.name, kubeconfig: cp.kubeconfig, instanceId: ID(h.name), dockerSock: d(h.name).sock, args: ['--check-period=1s', '--routing=direct', `--host-ip=${h.ip}`] }));
       }),
     );
   });
@@ -137,6 +141,50 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
     }
     assert.ok(await containerPing(d('ecs-1'), 'c1', (await runContainerIp('ecs-2'))), 'the others still talk');
   });
+
+  it('a host on another subnet is reached over VXLAN (one device per host; route, neighbour and FDB entry per peer)', async () => {
+    await api.createClusterCustomObject({ ...HN_API, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name: FAR.name }, spec: { instanceID: ID(FAR.name), hostIP: FAR.ip } } });
+    const far = await waitFor('ecs-9 configured with its peers over VXLAN', async () => {
+      const got = await getHostNetwork(api, FAR.name);
+      const c = got.status?.conditions?.find((x) => x.type === 'HostConfigured');
+      return c?.status === 'True' && c.message.includes('(2 over VXLAN)') ? got : undefined;
+    }, 120_000, 200);
+    const block9 = far.status!.podCIDR!;
+    await waitFor('ecs-1 routes ecs-9 over the tunnel', async () => {
+      const out = (await netns.nsExec(netns.hostNs('ecs-1'), 'ip', ['-j', '-4', 'route', 'show', block9, 'proto', '91'])).stdout;
+      return out.includes('"dev":"hn-vxlan"');
+    }, 60_000, 200);
+    const ip9 = await runContainer(d(FAR.name), 'c9');
+    const ip1 = await runContainerIp('ecs-1');
+    assert.ok(await netns.waitFor(() => containerPing(d('ecs-1'), 'c1', ip9), 20_000, 200), `c1 ${ip1} pings c9 ${ip9} across the router`);
+    assert.ok(await containerPing(d(FAR.name), 'c9', ip1), 'and back');
+    // Without the tunnel there is no way: the router knows no container block.
+    const vpcRoutes = (await netns.nsExec(netns.VPC_NS, 'ip', ['-4', 'route', 'show'])).stdout;
+    assert.ok(!vpcRoutes.includes('10.0.'), `the router has no container route: ${vpcRoutes}`);
+  });
+
+  /** The fourth host: a second segment 192.168.1.0/24 on the router namespace, plain routing between the two. */
+  async function addFarHost(): Promise<void> {
+    const vpc = netns.VPC_NS;
+    const ns = netns.hostNs(FAR.name);
+    const steps: string[][] = [
+      ['ip', '-n', vpc, 'link', 'add', 'br-seg2', 'type', 'bridge'],
+      ['ip', '-n', vpc, 'addr', 'add', '192.168.1.1/24', 'dev', 'br-seg2'],
+      ['ip', '-n', vpc, 'link', 'set', 'br-seg2', 'up'],
+      ['ip', 'netns', 'add', ns],
+      ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'],
+      ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', vpc, 'link', 'add', `vp-${FAR.name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
+      ['ip', '-n', vpc, 'link', 'set', `vp-${FAR.name}`, 'master', 'br-seg2', 'up'],
+      ['ip', '-n', ns, 'addr', 'add', `${FAR.ip}/24`, 'dev', 'eth0'],
+      ['ip', '-n', ns, 'link', 'set', 'eth0', 'up'],
+      ['ip', '-n', ns, 'route', 'add', 'default', 'via', '192.168.1.1'],
+    ];
+    for (const [cmd, ...args] of steps) {
+      const res = await run(cmd!, args);
+      assert.equal(res.code, 0, `${cmd} ${args.join(' ')}: ${res.stderr}`);
+    }
+  }
 
   async function runContainerIp(host: string): Promise<string> {
     return (await d(host).docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "hostnet").IPAddress}}', host === 'ecs-2' ? 'c2' : 'c1'])).trim();
