@@ -2,7 +2,7 @@
 // spec.instanceID), and on every change and every check period bring the host to what they
 // ask for — the Docker network of each block, ip_forward, the agent's iptables chains — then
 // report HostConfigured on each. One pass at a time; a change during a pass runs one more.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { AgentConditionType, Reason } from '../controller/api/conditions.js';
 import type { HostNetwork } from '../controller/api/types.js';
 import { HostNetworkInformer } from '../controller/kube/informer.js';
@@ -18,6 +18,7 @@ import { bridgeOf, plan, subnetsOf, type Outcome } from './plan.js';
 import { ConditionWriter, type HostCondition } from './status.js';
 import { ROUTE_PROTO, connectedSubnets, peerRoutes, type PeerRoute } from './peer-routes.js';
 import { removeVxlan, syncVxlan } from './vxlan.js';
+import { registerSelf } from './register.js';
 import { applyPeerRoutes } from './routes-apply.js';
 
 export interface AgentOptions {
@@ -28,6 +29,8 @@ export interface AgentOptions {
   checkPeriodMs: number;
   forwardAccept: boolean;
   routing: 'cloud' | 'direct';
+  register: boolean;
+  registerName: string;
   /** This host's address: the VXLAN tunnel's local end (direct routing across subnets). */
   hostIp?: string;
   watchIdleTimeoutMs: number;
@@ -39,6 +42,7 @@ export class HostAgent {
   private readonly peers?: HostNetworkInformer;
   private lastOffLink = '';
   private readonly writer: ConditionWriter;
+  private readonly api: CustomObjectsApi;
   private readonly iptables: IptablesApplier;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -65,12 +69,17 @@ export class HostAgent {
     this.informer = new HostNetworkInformer(kc, log, opts.watchIdleTimeoutMs, { onAdd: kick, onUpdate: kick, onDelete: kick }, `spec.instanceID=${opts.instanceId}`);
     if (opts.routing === 'direct') this.peers = new HostNetworkInformer(kc, log, opts.watchIdleTimeoutMs, { onAdd: kick, onUpdate: kick, onDelete: kick });
     this.writer = new ConditionWriter(kc);
+    this.api = kc.makeApiClient(CustomObjectsApi);
     this.iptables = new IptablesApplier(exec, opts.forwardAccept);
   }
 
   async start(): Promise<void> {
     this.stopped = false;
     await this.informer.start();
+    if (this.opts.register) {
+      const r = await registerSelf(this.api, { name: this.opts.registerName, instanceId: this.opts.instanceId, ...(this.opts.hostIp ? { hostIp: this.opts.hostIp } : {}) }, this.served());
+      if (r === 'created') this.log.info('registered this server', { hostnetwork: this.opts.registerName, instanceId: this.opts.instanceId });
+    }
     await this.peers?.start();
     await this.syncNow();
     // Ready once the first pass over the initial list is done (its outcome is in the conditions).

@@ -1,5 +1,6 @@
 // hostnet-agent's flags and HOSTNET_AGENT_* variables (a flag wins), checked at start-up so a
 // bad value stops the agent with one line naming the flag.
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { normalizeCidr, parseIPv4 } from '../controller/cidr.js';
 import { parseDuration } from '../controller/config.js';
@@ -18,6 +19,8 @@ export interface AgentConfig {
   checkPeriodMs: number;
   forwardAccept: boolean;
   routing: 'cloud' | 'direct';
+  register: boolean;
+  registerName: string;
   watchIdleTimeoutMs: number;
   metricsBindAddress: string;
   healthBindAddress: string;
@@ -46,6 +49,8 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
     default: 'cloud',
     help: "cloud (the VPC's route table carries the blocks: the controller's job) or direct (no cloud router, seed 004's Direct Routing: this agent adds `ip route replace <peer block> via <peer host IP> proto 91` for every other HostNetwork whose host is on one of this host's subnets, and sweeps its stale ones; run the controller with a provider that only allocates).",
   },
+  register: { default: 'false', help: 'Create a HostNetwork for this server when none serves it (spec.instanceID, spec.hostIP from --host-ip or the metadata service); the controller then allocates its block.' },
+  'register-name': { help: 'Name of that HostNetwork. Default: the host name (lowercase).' },
   'watch-idle-timeout': { default: '5m', help: 'Restart the watch when it has been silent this long.' },
   'metrics-bind-address': { default: ':9110', help: 'Address of /metrics. "0" disables.' },
   'health-bind-address': { default: ':9111', help: 'Address of /healthz and /readyz. "0" disables.' },
@@ -54,6 +59,11 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
 };
 
 export class AgentConfigError extends Error {}
+
+function registerName(name: string, bad: (flag: string, why: string) => never): string {
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) bad('register-name', `${JSON.stringify(name)} is not a valid object name (lowercase letters, digits, '-', '.')`);
+  return name;
+}
 
 export function agentEnvName(flag: string): string {
   return `HOSTNET_AGENT_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -152,6 +162,8 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       checkPeriodMs: duration('check-period', 500),
       forwardAccept: ['true', '1', 'yes'].includes(forward),
       routing: oneOf('routing', ['cloud', 'direct'] as const),
+      register: ['true', '1', 'yes'].includes((raw('register') ?? '').toLowerCase()),
+      registerName: registerName(str('register-name') ?? hostname().toLowerCase().split('.')[0]!, bad),
       watchIdleTimeoutMs: duration('watch-idle-timeout', 1000),
       metricsBindAddress: address('metrics-bind-address'),
       healthBindAddress: address('health-bind-address'),

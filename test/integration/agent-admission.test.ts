@@ -17,6 +17,7 @@ import { ECS1, ECS2, HN, hostNetwork } from '../helpers/invariants.js';
 import type { HostNetwork } from '../../controller/api/types.js';
 import { agentKubeconfig } from '../../agent/kubeconfig.js';
 import { ConditionWriter } from '../../agent/status.js';
+import { registerSelf } from '../../agent/register.js';
 
 const NS = 'hostnet-system';
 const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
@@ -113,6 +114,16 @@ describe('integration: agent identities are limited to their own server (chart V
     await agentA.createClusterCustomObject({ ...HN, body: hostNetwork('host-a2', { instanceID: ECS1 }) });
     const got = (await adminApi.getClusterCustomObject({ ...HN, name: 'host-a2' })) as HostNetwork;
     assert.equal(got.spec.instanceID, ECS1);
+  });
+
+  it('self-registration (agent/register.ts with A\'s token): creates one when none serves the server, never touches a name taken by another', async () => {
+    assert.equal(await registerSelf(agentA, { name: 'self-a', instanceId: ECS1, hostIp: '192.168.0.2' }, []), 'created');
+    const got = (await adminApi.getClusterCustomObject({ ...HN, name: 'self-a' })) as HostNetwork;
+    assert.deepEqual(got.spec, { instanceID: ECS1, hostIP: '192.168.0.2' });
+    assert.equal(await registerSelf(agentA, { name: 'self-a', instanceId: ECS1 }, []), 'served', 'a second start finds its own');
+    const before = (await adminApi.getClusterCustomObject({ ...HN, name: 'host-b' })) as HostNetwork;
+    await assert.rejects(registerSelf(agentA, { name: 'host-b', instanceId: ECS1 }, []), /HostNetwork host-b already exists for server .*002; give this host another --register-name/);
+    assert.deepEqual(((await adminApi.getClusterCustomObject({ ...HN, name: 'host-b' })) as HostNetwork).spec, before.spec);
   });
 
   it("the controller's identity is not limited by the policy (its RBAC is the chart's, unchanged)", async () => {

@@ -152,7 +152,7 @@ describe('agent direct routing (peer routes)', () => {
     assert.deepEqual(connected, ['192.168.0.0/24', '10.0.2.0/24']);
     const p = peerRoutes([hn('me', 'i-1', '192.168.0.2', '10.0.2.0/24'), hn('b', 'i-2', '192.168.0.3', '10.0.3.0/24'), hn('c', 'i-3', '192.168.0.4'), hn('d', 'i-4', undefined, '10.0.5.0/24'), hn('e', 'i-5', '192.168.1.7', '10.0.6.0/24')], 'i-1', connected);
     assert.deepEqual(p.routes, [{ dst: '10.0.3.0/24', via: '192.168.0.3', peer: 'b' }]);
-    assert.deepEqual(p.offLink, [{ peer: 'e', hostIP: '192.168.1.7' }]);
+    assert.deepEqual(p.offLink, [{ peer: 'e', hostIP: '192.168.1.7', block: '10.0.6.0/24' }]);
   });
 
   it('changes: replace what is missing or via another host, remove what is ours and unwanted', async () => {
