@@ -9,7 +9,7 @@ import { MemoryEventSink } from '../../controller/kube/events.js';
 import { Ledger, MemoryLedgerStore } from '../../controller/ledger.js';
 import { silentLogger } from '../../controller/logger.js';
 import { CloudError } from '../../controller/provider/errors.js';
-import { MemoryProvider } from '../../controller/provider/memory.js';
+import { MEMORY_CHECK_OFF as CHECK_OFF, MemoryProvider } from '../../controller/provider/memory.js';
 import { Reconciler, RetryLater } from '../../controller/reconciler.js';
 import { isOwnedBy, markFor } from '../../controller/routes/marks.js';
 import { RouteTableSet } from '../../controller/routes/tableset.js';
@@ -29,7 +29,7 @@ interface Harness {
   events: MemoryEventSink;
   create(name: string, spec: HostNetworkSpec): void;
   cond(name: string, type: string): { status: string; reason: string; message: string } | undefined;
-  routes(): Map<string, { nexthop: string; description: string; type: string }>;
+  routes(): Map<string, { nexthop: string; description: string; kind: string }>;
   updates(): { add?: number; mod?: number; del?: number }[];
 }
 
@@ -39,10 +39,10 @@ async function harness(
   const pool = o.pool ?? '10.0.0.0/16';
   const journal: JournalEntry[] = [];
   const provider = new MemoryProvider({ servers: o.servers ?? ['i-1', 'i-2', 'i-3'], localRoutes: ['192.168.0.0/24'] });
-  for (const f of o.foreign ?? []) provider.tables.get('rtb-1')!.set(f.destination, { ...f, type: 'ecs' });
+  for (const f of o.foreign ?? []) provider.tables.get('rtb-1')!.set(f.destination, { ...f, kind: 'host' });
   const apply = provider.applyRoutes.bind(provider);
   provider.applyRoutes = async (id, batch) => {
-    journal.push({ kind: 'cloud', operation: 'UpdateRouteTable', detail: { add: batch.add.length, mod: batch.mod.length, del: batch.del.length } });
+    journal.push({ kind: 'cloud', operation: 'routes.apply', detail: { add: batch.add.length, mod: batch.mod.length, del: batch.del.length } });
     return apply(id, batch);
   };
   const status = new FakeStatusWriter(journal);
@@ -53,7 +53,7 @@ async function harness(
   const tables = new RouteTableSet(provider, {
     capacity: 200,
     batchWindowMs: 0,
-    isOwned: (r) => r.type === 'ecs' && isOwnedBy(ID, r.description),
+    isOwned: (r) => r.kind === 'host' && isOwnedBy(ID, r.description),
     inPool: (d) => {
       const c = parseCidr(d, false);
       return c !== undefined && containsCidr(p, c);
@@ -96,7 +96,7 @@ async function harness(
     create: (name, spec) => void status.put({ metadata: { name }, spec }),
     cond: (name, type) => getCondition(status.get(name)?.status?.conditions, type),
     routes: () => provider.tables.get('rtb-1')!,
-    updates: () => provider.calls.filter((c) => c.operation === 'UpdateRouteTable'),
+    updates: () => provider.calls.filter((c) => c.operation === 'routes.apply'),
   };
 }
 
@@ -127,10 +127,10 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(firstPodCidr >= 0 && firstRoute > firstPodCidr, `podCIDR written at ${firstPodCidr}, first route call at ${firstRoute}`);
 
     const route = h.routes().get('10.0.0.0/24')!;
-    assert.deepEqual([route.nexthop, route.description, route.type], ['i-1', markFor(ID, 'h1'), 'ecs']);
+    assert.deepEqual([route.nexthop, route.description, route.kind], ['i-1', markFor(ID, 'h1'), 'host']);
     assert.equal(h.store.records.get('10.0.0.0/24'), 'h1', 'the ledger record is durable');
     assert.deepEqual(reasons(h).sort(), ['CIDRAllocated', 'RouteProgrammed', 'SourceDestCheckDisabled']);
-    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, ['1.1.1.1/0']);
+    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, [CHECK_OFF]);
 
     // A second pass changes nothing and calls nothing.
     const writes = h.status.writes;
@@ -232,7 +232,7 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(migrated);
     assert.match(migrated.message, /i-1/);
     assert.match(migrated.message, /i-2/);
-    assert.deepEqual(h.provider.ports.get('i-2')!.pairs, ['1.1.1.1/0'], 'the new server NIC is prepared too');
+    assert.deepEqual(h.provider.ports.get('i-2')!.pairs, [CHECK_OFF], 'the new server NIC is prepared too');
   });
 
   it('deletion: route deleted, block released, finalizer removed', async () => {
@@ -300,8 +300,8 @@ describe('Reconciler (in-memory parts)', () => {
   it('throttled cloud: RetryLater with minRetryDelayMs ≥ 2000 and RouteProgrammed False CloudThrottled', async () => {
     const h = await harness();
     h.provider.failNext.push({
-      operation: 'UpdateRouteTable',
-      error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'The throttling threshold has been reached' }),
+      operation: 'routes.apply',
+      error: new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'The throttling threshold has been reached' }),
     });
     h.create('h1', { instanceID: 'i-1' });
     await assert.rejects(h.rec.sync('h1'), (err: unknown) => {
@@ -350,7 +350,7 @@ describe('Reconciler (in-memory parts)', () => {
     // Deleted behind our back; the repair fails once with a 503 (retryable: no Warning).
     h.routes().delete('10.0.0.0/24');
     await h.tables.refreshAll();
-    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }) });
+    h.provider.failNext.push({ operation: 'routes.apply', error: new CloudError({ kind: 'transient', operation: 'routes.apply', httpStatus: 503 }) });
     await h.tables.flushAll();
     await assert.rejects(h.inner.sync('h1'), RetryLater);
     assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'False');
@@ -361,7 +361,7 @@ describe('Reconciler (in-memory parts)', () => {
     assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed'], 'no second RouteProgrammed');
 
     // A foreign route takes the destination (RouteConflict, a Warning), then goes: news again.
-    h.provider.tables.get('rtb-1')!.set('10.0.0.0/24', { destination: '10.0.0.0/24', type: 'ecs', nexthop: 'i-3', description: 'added by hand' });
+    h.provider.tables.get('rtb-1')!.set('10.0.0.0/24', { destination: '10.0.0.0/24', kind: 'host', nexthop: 'i-3', description: 'added by hand' });
     await h.tables.refreshAll();
     await h.rec.sync('h1');
     assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'RouteConflict');
@@ -434,7 +434,7 @@ describe('Reconciler (in-memory parts)', () => {
     const c = h.cond('h1', 'HostIPVerified')!;
     assert.deepEqual([c.status, c.reason], ['Unknown', 'NotChecked']);
     assert.match(c.message, /--source-dest-check=off/);
-    assert.equal(h.provider.count('ListPorts'), 0);
+    assert.equal(h.provider.count('nic.read'), 0);
     assert.equal(h.status.get('h1')!.status?.hostIP, undefined);
     assert.equal(h.cond('h1', 'Ready')?.status, 'True');
   });
@@ -448,15 +448,15 @@ describe('Reconciler (in-memory parts)', () => {
     obj.status!.conditions = obj.status!.conditions!.filter((x) => x.type !== 'HostIPVerified');
     delete obj.status!.hostIP;
     const fresh = new Reconciler({ ...h.inner['d'] });
-    const reads = h.provider.count('ListPorts');
+    const reads = h.provider.count('nic.read');
     await fresh.sync('h1');
-    assert.equal(h.provider.count('ListPorts'), reads + 1);
+    assert.equal(h.provider.count('nic.read'), reads + 1);
     assert.equal(h.cond('h1', 'HostIPVerified')?.reason, 'HostIPMismatch');
   });
 
   it('NIC: a throttled call shows in the condition without a Warning (it retries on its own); a missing port gets one', async () => {
     const h = await harness();
-    h.provider.failNext.push({ operation: 'ListPorts', error: new CloudError({ kind: 'throttled', operation: 'ListPorts', httpStatus: 429, code: 'APIG.0308' }) });
+    h.provider.failNext.push({ operation: 'nic.read', error: new CloudError({ kind: 'throttled', operation: 'nic.read', httpStatus: 429, code: 'APIG.0308' }) });
     h.create('h1', { instanceID: 'i-1' });
     await assert.rejects(h.inner.sync('h1'), RetryLater);
     assert.equal(h.cond('h1', 'SourceDestCheckDisabled')?.reason, 'CloudThrottled');
@@ -475,7 +475,7 @@ describe('Reconciler (in-memory parts)', () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
     await h.rec.sync('h1');
-    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429 }) });
+    h.provider.failNext.push({ operation: 'routes.apply', error: new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429 }) });
     h.status.markDeleted('h1');
     await assert.rejects(h.rec.sync('h1'), (err: unknown) => err instanceof RetryLater && err.minRetryDelayMs >= 2000);
     assert.ok(h.routes().has('10.0.0.0/24'));
@@ -489,12 +489,12 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
 
   it('disable mode: deleting the last host of a server takes off the pair we added; a pair found there stays', async () => {
     const h = await harness();
-    h.provider.ports.get('i-2')!.pairs = ['1.1.1.1/0'];
+    h.provider.ports.get('i-2')!.pairs = [CHECK_OFF];
     h.create('h1', { instanceID: 'i-1' });
     h.create('h2', { instanceID: 'i-2' });
     await h.rec.sync('h1');
     await h.rec.sync('h2');
-    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: '1.1.1.1/0' });
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: CHECK_OFF });
     assert.equal(h.status.get('h2')!.status?.addedPair, undefined, 'a pair found on the port is not recorded as ours');
     h.status.markDeleted('h1');
     h.status.markDeleted('h2');
@@ -503,7 +503,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     assert.equal(h.status.get('h1'), undefined);
     assert.equal(h.status.get('h2'), undefined);
     assert.deepEqual(pairsOf(h, 'i-1'), [], 'the pair we added is gone');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0'], 'the pair we found stays');
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF], 'the pair we found stays');
     assert.deepEqual(reasons(h, 'h1').filter((r) => r === 'AddressPairRemoved'), ['AddressPairRemoved']);
   });
 
@@ -517,7 +517,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.status.markDeleted('h1');
     await h.rec.sync('h1');
     assert.equal(h.status.get('h1'), undefined);
-    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
+    assert.deepEqual(pairsOf(h, 'i-1'), [CHECK_OFF], 'h2 is still served by i-1');
     h.status.markDeleted('h2');
     await h.rec.sync('h2');
     assert.equal(h.status.get('h2'), undefined);
@@ -545,8 +545,8 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.create('h1', { instanceID: 'i-2' });
     await h.rec.sync('h1');
     assert.deepEqual(pairsOf(h, 'i-1'), ['10.9.0.0/24'], 'only our pair left the old server');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
-    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-2', portId: 'port-i-2', pair: '1.1.1.1/0' });
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-2', portId: 'port-i-2', pair: CHECK_OFF });
   });
 
   it('migration away from a server that still serves another host keeps its pair until the last one leaves', async () => {
@@ -557,13 +557,13 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     await h.rec.sync('h2');
     h.create('h1', { instanceID: 'i-2' });
     await h.rec.sync('h1');
-    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    assert.deepEqual(pairsOf(h, 'i-1'), [CHECK_OFF], 'h2 is still served by i-1');
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
     // The last one leaves i-1 too: now the pair goes; i-2 (serving both) keeps its own.
     h.create('h2', { instanceID: 'i-2' });
     await h.rec.sync('h2');
     assert.deepEqual(pairsOf(h, 'i-1'), []);
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
   });
 
   it('a failed removal keeps the finalizer and the record and is retried', async () => {
@@ -571,7 +571,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.create('h1', { instanceID: 'i-1' });
     await h.rec.sync('h1');
     h.status.markDeleted('h1');
-    h.provider.failNext.push({ operation: 'UpdatePort', error: new CloudError({ kind: 'transient', operation: 'UpdatePort', httpStatus: 500 }) });
+    h.provider.failNext.push({ operation: 'nic.update', error: new CloudError({ kind: 'transient', operation: 'nic.update', httpStatus: 500 }) });
     await assert.rejects(h.rec.sync('h1'), RetryLater);
     assert.deepEqual(h.status.get('h1')!.metadata.finalizers, [FINALIZER]);
     assert.equal(h.ledger.blockOf('h1'), '10.0.0.0/24', 'the block is not released before the NIC is clean');
