@@ -119,7 +119,18 @@ export class Reconciler {
       return { requeueAfterMs: CACHE_BEHIND_RECHECK_MS };
     }
     this.d.tables.unset(name);
-    this.d.tables.requestFlush();
+    // With ownership by ledger the ledger's record is what makes the route ours, so the block goes
+    // back to the pool only once no route of ours is left for it. (A marked route stays ours
+    // without the record: the next flush deletes it whenever the block is released.)
+    const block = this.d.ledger.blockOf(name);
+    const byLedger = this.d.provider.capabilities.ownership.kind === 'ledger';
+    const left = byLedger && block !== undefined ? this.d.tables.remaining(block) : [];
+    if (left.length > 0) {
+      this.d.tables.requestFlush();
+      const failed = left.find((t) => t.state === 'Error');
+      if (failed?.error?.retryable) throw new RetryLater(`route ${block} of ${name} not removed yet (${failed.id}: ${failed.message})`, failed.error.minRetryDelayMs);
+      return { requeueAfterMs: PENDING_RECHECK_MS };
+    }
     const released = await this.d.ledger.release(name);
     if (released) this.d.log.info('released the block of a HostNetwork that no longer exists', { hostnetwork: name, podCIDR: released });
   }

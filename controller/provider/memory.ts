@@ -4,6 +4,7 @@
 // The local VPC API emulator (test/emulator/) is the faithful one; this one is small and fast.
 import { CloudError } from './errors.js';
 import type { WriteFence } from './fence.js';
+import { batchOf, changesOf, destinationOf } from '../routes/diff.js';
 import { Operation } from './operations.js';
 import type {
   CloudProvider,
@@ -12,6 +13,7 @@ import type {
   OwnershipCapability,
   ProviderCapabilities,
   RouteBatch,
+  RouteBatchResult,
   RouteChange,
   RouteSpec,
   RouteWriteCapability,
@@ -171,14 +173,26 @@ export class MemoryProvider implements CloudProvider {
     this.tables.set(tableId, t);
   }
 
-  async applyRoutes(tableId: string, batch: RouteBatch): Promise<void> {
+  async applyRoutes(tableId: string, batch: RouteBatch): Promise<void | RouteBatchResult> {
     const w = this.capabilities.routeWrites;
-    if (w.kind !== 'atomic-batch') throw new Error('memory provider: applyRoutes called on a per-route provider');
+    if (w.kind === 'per-route') throw new Error('memory provider: applyRoutes called on a per-route provider');
     const size = batch.add.length + batch.mod.length + batch.del.length;
     if (size > w.maxBatch) throw new Error(`memory provider: a batch of ${size} exceeds maxBatch ${w.maxBatch}`);
     const op = Operation.applyRoutes;
     await this.call(op, { table: tableId, add: batch.add.length, mod: batch.mod.length, del: batch.del.length });
-    this.change(tableId, op, batch);
+    if (w.kind === 'atomic-batch') return this.change(tableId, op, batch);
+    // A partial batch: each change on its own; the refused ones are listed, the rest applied.
+    const failed: RouteBatchResult['failed'] = [];
+    for (const c of changesOf(batch)) {
+      try {
+        this.change(tableId, op, batchOf(c));
+      } catch (err) {
+        if (!(err instanceof CloudError)) throw err;
+        failed.push({ destination: destinationOf(c), error: err });
+      }
+    }
+    this.calls[this.calls.length - 1]!.ok = failed.length === 0;
+    return { failed };
   }
 
   async writeRoute(tableId: string, change: RouteChange): Promise<void> {

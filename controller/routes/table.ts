@@ -83,7 +83,7 @@ export class RouteTable {
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
   private stopped = false;
-  /** ShowRouteTable-style reads made. */
+  /** Table reads made. */
   reads = 0;
 
   constructor(

@@ -56,7 +56,7 @@ function trackConcurrency(p: MemoryProvider): { max: number; batches: RouteBatch
 const updates = (p: MemoryProvider) => p.calls.filter((c) => c.operation === 'routes.apply');
 
 describe('routes/table (MemoryProvider)', () => {
-  it('coalesces N hosts set at once into ONE UpdateRouteTable call', async () => {
+  it('coalesces N hosts set at once into ONE routes.apply call', async () => {
     const p = new MemoryProvider({ servers: servers(100) });
     const t = new RouteTable('rtb-1', p, options());
     await t.refresh();
@@ -90,14 +90,14 @@ describe('routes/table (MemoryProvider)', () => {
     t.set('h0', spec('h0', blockN(0), 'i-0'));
     const first = t.flush();
     // Once the first call has started, want 59 more while it is in flight (15 ms).
-    await waitFor('the first UpdateRouteTable in flight', async () => stats.batches.length === 1, 5_000, 1);
+    await waitFor('the first routes.apply in flight', async () => stats.batches.length === 1, 5_000, 1);
     const rest: Promise<void>[] = [];
     for (let i = 1; i < 60; i++) {
       t.set(`h${i}`, spec(`h${i}`, blockN(i), `i-${i}`));
       rest.push(t.flush());
     }
     await Promise.all([first, ...rest]);
-    assert.equal(stats.max, 1, 'two UpdateRouteTable calls to one table overlapped');
+    assert.equal(stats.max, 1, 'two routes.apply calls to one table overlapped');
     assert.deepEqual(
       updates(p).map((c) => c.add),
       [1, 59],
@@ -242,7 +242,7 @@ describe('routes/table (MemoryProvider)', () => {
       await t.flush();
       // Bisection needs about 2·log2(200) ≈ 16 calls to find the limit; afterwards the routes that
       // do not fit should wait, not be tried one by one.
-      assert.ok(updates(p).length <= 20, `${updates(p).length} UpdateRouteTable calls for 200 routes against a quota of 150`);
+      assert.ok(updates(p).length <= 20, `${updates(p).length} routes.apply calls for 200 routes against a quota of 150`);
     });
   });
 
@@ -285,7 +285,7 @@ describe('routes/table (MemoryProvider)', () => {
       const refreshed = t.refresh();
       await clock.tickAsync(0);
       await refreshed;
-      const throttled = new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'too many requests' });
+      const throttled = new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429, code: 'RateLimit.0308', cloudMessage: 'too many requests' });
       p.failNext.push({ error: throttled, operation: 'routes.apply' });
       t.set('h', spec('h', blockN(1), 'i-a'));
       const f = t.flush();
