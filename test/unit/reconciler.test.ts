@@ -709,3 +709,30 @@ describe('Reconciler: a cloud without a source/destination check', () => {
     assert.equal(h.provider.count('nic.read'), 0);
   });
 });
+
+describe('Reconciler: status writes per pass', () => {
+  it('a new host: the block record before the first route plus one write per pass; none once converged', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    const perPass: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = h.status.writes;
+      await h.inner.sync('h1');
+      await h.tables.flushAll();
+      perPass.push(h.status.writes - before);
+    }
+    assert.deepEqual(perPass, [2, 1, 0]);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+    // A migration: one write per pass until Ready again.
+    h.create('h1', { instanceID: 'i-2' });
+    const migration: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = h.status.writes;
+      await h.inner.sync('h1');
+      await h.tables.flushAll();
+      migration.push(h.status.writes - before);
+    }
+    assert.deepEqual(migration, [1, 1, 0]);
+    assert.equal(h.status.get('h1')!.status?.nextHop, 'i-2');
+  });
+});
