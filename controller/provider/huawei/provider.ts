@@ -129,10 +129,10 @@ export const MAX_ROUTE_DESCRIPTION = 255;
 
 /**
  * UpdateRouteTable takes a whole delta and applies all of it or none. The API reference names
- * no limit on the number of entries per call; 200 (the default route quota of a table) is our
- * own bound, so one call never carries more than a table can hold.
+ * no limit on the number of entries per call (nor does the emulator set one): every change of a
+ * flush goes in one call, as before the core learned of batch limits.
  */
-export const MAX_ROUTES_PER_UPDATE = 200;
+export const MAX_ROUTES_PER_UPDATE = Number.POSITIVE_INFINITY;
 
 export const HUAWEI_CAPABILITIES: ProviderCapabilities = {
   routeWrites: { kind: 'atomic-batch', maxBatch: MAX_ROUTES_PER_UPDATE },
