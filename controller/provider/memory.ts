@@ -49,7 +49,7 @@ export interface MemoryProviderOptions {
   servers?: string[];
   /** System routes (the VPC's own subnets) in every table. */
   localRoutes?: string[];
-  /** How it writes (default: atomic batches of at most 200). */
+  /** How it writes (default: atomic batches of any size, like Huawei). */
   routeWrites?: RouteWriteCapability;
   /** How ownership is known (default: a mark of at most 255 characters). */
   ownership?: OwnershipCapability;
@@ -82,7 +82,7 @@ export class MemoryProvider implements CloudProvider {
 
   constructor(opts: MemoryProviderOptions = {}) {
     this.capabilities = {
-      routeWrites: opts.routeWrites ?? { kind: 'atomic-batch', maxBatch: 200 },
+      routeWrites: opts.routeWrites ?? { kind: 'atomic-batch', maxBatch: Number.POSITIVE_INFINITY },
       ownership: opts.ownership ?? { kind: 'mark', maxLength: 255 },
       sourceDestCheck: opts.sourceDestCheck ?? 'supported',
       asyncRoutes: opts.asyncRoutes ?? false,
