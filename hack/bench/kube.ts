@@ -72,6 +72,24 @@ export class BenchKube {
     await this.api.createClusterCustomObject({ ...HN, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name }, spec: { instanceID } } });
   }
 
+  /** A create that returns the stored object (the API floor needs its resourceVersion). */
+  async createObject(name: string, instanceID: string): Promise<HostNetwork> {
+    addCounts(this.mine, 'POST hostnetworks');
+    return (await this.api.createClusterCustomObject({ ...HN, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name }, spec: { instanceID } } })) as HostNetwork;
+  }
+
+  /** A merge patch of the object (the API floor's finalizer write, as the controller makes it). */
+  async patchFloor(name: string, body: object): Promise<void> {
+    addCounts(this.mine, 'PATCH hostnetworks');
+    await this.api.patchClusterCustomObject({ ...HN, name, body }, mergePatch);
+  }
+
+  /** A merge patch of the status subresource (the API floor's status write, as the controller makes it). */
+  async patchFloorStatus(name: string, body: object): Promise<void> {
+    addCounts(this.mine, 'PATCH hostnetworks/status');
+    await this.api.patchClusterCustomObjectStatus({ ...HN, name, body }, mergePatch);
+  }
+
   async setInstance(name: string, instanceID: string): Promise<void> {
     addCounts(this.mine, 'PATCH hostnetworks');
     await this.api.patchClusterCustomObject({ ...HN, name, body: { spec: { instanceID } } }, mergePatch);
