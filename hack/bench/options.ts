@@ -24,6 +24,8 @@ export interface BenchOptions {
   outDir: string;
   /** Extra controller flags (repeatable --controller-arg). */
   controllerArgs: string[];
+  /** Extra node options for the controller process (repeatable --controller-node-option, via NODE_OPTIONS). */
+  controllerNodeOptions: string[];
   verbose: boolean;
   quick: boolean;
   /** Route scenarios to run, in their fixed order (cold start always runs). */
@@ -72,6 +74,8 @@ Options:
   --max-batch 0            largest batch assumed by the floor (0: no cap, one call per table)
   --budget 75              total time budget in minutes; scenarios that would start after it are skipped
   --controller-arg ARG     extra controller flag (repeatable), e.g. --controller-arg=--workers=32
+  --controller-node-option OPT  extra node option for the controller (repeatable, through NODE_OPTIONS),
+                           e.g. --controller-node-option=--max-semi-space-size=4
   --out bench-results      results folder (JSON: <date>.json and latest.json)
   --scenarios LIST         route scenarios to run (default cold,migration,drift,restart,churn; cold always runs)
   --skip-api-floor         skip the API-server floor (measured before each size's cold start, same API server)
@@ -117,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     skipBuild: false,
     outDir: 'bench-results',
     controllerArgs: [],
+    controllerNodeOptions: [],
     verbose: false,
     quick: false,
     scenarios: [...SCENARIOS],
@@ -176,6 +181,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case 'controller-arg':
         if (!value) throw new Error('--controller-arg needs a value');
         o.controllerArgs.push(value);
+        break;
+      case 'controller-node-option':
+        if (!value) throw new Error('--controller-node-option needs a value');
+        o.controllerNodeOptions.push(value);
         break;
       case 'out':
         if (!value) throw new Error('--out needs a folder');

@@ -155,6 +155,7 @@ export class SizeRun {
       extra.HOSTNET_BENCH_CPU_PROFILE = this.profileFile();
     }
     if (heapSnapshotDir) node.push('--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${this.dir(heapSnapshotDir)}`);
+    node.push(...this.env.opts.controllerNodeOptions);
     const inherited = process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : '';
     return { ...emulatorEnv(), ...extra, ...(node.length ? { NODE_OPTIONS: inherited + node.join(' ') } : {}) };
   }
