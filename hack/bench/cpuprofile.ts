@@ -70,7 +70,9 @@ export function summarizeProfile(file: string, top = 30): string {
   const busy = s.total - (s.origins.find((o) => o.origin === '(idle)')?.ms ?? 0);
   const pct = (ms: number): string => `${((100 * ms) / Math.max(1, s.total)).toFixed(1).padStart(5)}%`;
   const lines = [
-    `CPU profile ${file}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s on CPU (not idle)`,
+    // V8 charges the time between two samples to the second one: on a loaded machine that includes
+    // time spent waiting for a CPU, so the figures are wall-clock shares (compare with /proc CPU seconds).
+    `CPU profile ${file}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s sampled not idle (wall-clock between samples: on a loaded machine also time waiting for a CPU)`,
     '',
     'self time by origin:',
     ...s.origins.slice(0, 20).map((o) => `  ${(o.ms / 1000).toFixed(2).padStart(8)} s ${pct(o.ms)}  ${o.origin}`),
