@@ -62,6 +62,7 @@ export class AwsFaultProxy {
   /** Instance and ENI ids whose instance was terminated through the proxy. */
   private readonly gone = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  private readonly tableLocks = new Map<string, Promise<void>>();
   private readonly held = new Set<ServerResponse>();
   private server?: Server;
   private target!: URL;
@@ -181,16 +182,21 @@ export class AwsFaultProxy {
         return;
       }
 
-      const refusal = await this.awsChecks(action, form, auth);
-      if (refusal) {
-        sendError(400, refusal.code, refusal.message);
+      // Check and write under one per-table lock, so concurrent CreateRoutes cannot all pass the
+      // quota check before any of them lands (AWS enforces the quota atomically).
+      const tableId = action === 'CreateRoute' || action === 'ReplaceRoute' ? form.get('RouteTableId') : null;
+      const outcome = await this.underTableLock(tableId, async (): Promise<Forwarded | { code: string; message: string }> => {
+        const refusal = await this.awsChecks(action, form, auth);
+        if (refusal) return refusal;
+        if (action === 'TerminateInstances') await this.rememberTerminated(form, auth);
+        if (action === 'DescribeRouteTables') return this.describeRouteTables(form, auth);
+        return this.forward(body, auth);
+      });
+      if ('code' in outcome) {
+        sendError(400, outcome.code, outcome.message);
         return;
       }
-      if (action === 'TerminateInstances') await this.rememberTerminated(form, auth);
-
-      let upstream: Forwarded;
-      if (action === 'DescribeRouteTables') upstream = await this.describeRouteTables(form, auth);
-      else upstream = await this.forward(body, auth);
+      const upstream = outcome;
 
       if (fault.kind === 'timeout' || fault.kind === 'reset') {
         this.dropOrHold(res, fault, record, upstream);
@@ -208,6 +214,22 @@ export class AwsFaultProxy {
       res.end(out);
     } catch (err) {
       sendError(500, 'InternalError', `fault proxy: ${(err as Error).message}`);
+    }
+  }
+
+  private async underTableLock<T>(tableId: string | null, fn: () => Promise<T>): Promise<T> {
+    if (!tableId) return fn();
+    const before = this.tableLocks.get(tableId) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tableLocks.set(tableId, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.tableLocks.get(tableId) === settled) this.tableLocks.delete(tableId);
     }
   }
 

@@ -90,6 +90,17 @@ describe('AWS routes (SDK → fault proxy → moto)', function () {
     assert.equal((await routesOf(bed, tableId)).has('100.64.3.0/24'), false);
   });
 
+  it('route quota holds under concurrent CreateRoutes: exactly the limit lands (fault layer)', async () => {
+    bed.proxy.set({ routeLimit: 3 });
+    const tableId = bed.fx.tableIds[0]!;
+    const eniId = bed.fx.hosts[0]!.eniId;
+    const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((i) => createRoute(bed.client, bed.fence, { tableId, destination: `100.64.${i}.0/24`, eniId })));
+    const kinds = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as CloudError).kind)).sort();
+    assert.deepEqual(kinds, ['ok', 'ok', 'ok', 'quota', 'quota', 'quota']);
+    const routes = await routesOf(bed, tableId);
+    assert.equal([...routes.values()].filter((t) => t === eniId).length, 3);
+  });
+
   it('RequestLimitExceeded (503) is throttled and costs exactly one request: the SDK does not retry (fault layer)', async () => {
     bed.proxy.faults.set({ failNext: { status: 503, code: 'RequestLimitExceeded', message: 'Request limit exceeded.', operation: 'CreateRoute' } });
     const err = await rejection(createRoute(bed.client, bed.fence, { tableId: bed.fx.tableIds[0]!, destination: dest, eniId: bed.fx.hosts[0]!.eniId }));
