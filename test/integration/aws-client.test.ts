@@ -3,7 +3,7 @@
 // refuses the credentials or a request times out.
 import assert from 'node:assert/strict';
 import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
-import { createEc2Client, validateAwsClientOptions } from '../../controller/provider/aws/client.js';
+import { createEc2Client, validateAwsClientOptions, type Ec2CallRecord } from '../../controller/provider/aws/client.js';
 import { describeTables } from '../../controller/provider/aws/tables.js';
 import { CloudError } from '../../controller/provider/errors.js';
 import { MOTO_REGION } from '../helpers/moto.js';
@@ -68,6 +68,25 @@ describe('AWS client', function () {
       );
       assert.equal(output, '');
       assert.ok(!output.includes(ENV_SK));
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('counts every request once, by action and outcome, as the EC2 peer saw it', async () => {
+    const seen: Ec2CallRecord[] = [];
+    const client = createEc2Client({ region: MOTO_REGION, endpoint: bed.proxy.endpoint, onCall: (c) => seen.push(c) });
+    try {
+      bed.proxy.faults.set({ failNext: [{ status: 503, code: 'RequestLimitExceeded', operation: 'DescribeRouteTables' }, { status: 500, code: 'InternalError', operation: 'DescribeRouteTables' }] });
+      for (let i = 0; i < 3; i++) await describeTables(client, { kind: 'ids', tableIds: [bed.fx.tableIds[0]!] }).catch(() => undefined);
+      assert.deepEqual(
+        seen.map((c) => [c.action, c.outcome, c.code, c.throttled]),
+        bed.proxy.calls().map((c) => [c.operation, c.status === 200 ? 'success' : 'error', c.code, c.code === 'RequestLimitExceeded']),
+      );
+      assert.deepEqual(
+        seen.map((c) => c.code ?? 'ok'),
+        ['RequestLimitExceeded', 'InternalError', 'ok'],
+      );
     } finally {
       client.destroy();
     }

@@ -15,6 +15,18 @@
 // Logging: the SDK gets an explicit silent logger, so neither requests nor the credentials
 // signing them reach our logs (its handlers fall back to the console for some warnings).
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { classifyAwsError } from './errors.js';
+
+/** One EC2 request as it went out and came back: what metrics count (one per request, SDK retries are off). */
+export interface Ec2CallRecord {
+  /** The EC2 action, e.g. CreateRoute. */
+  action: string;
+  outcome: 'success' | 'error';
+  /** AWS's error code (or the CloudError kind when there is none); absent on success. */
+  code?: string;
+  throttled: boolean;
+  durationMs: number;
+}
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -31,6 +43,8 @@ export interface AwsClientOptions {
    * flags never set it.
    */
   credentials?: EC2ClientConfig['credentials'];
+  /** Called once per EC2 request (e.g. to count calls by action and outcome). Must not throw. */
+  onCall?: (call: Ec2CallRecord) => void;
 }
 
 function dropped(): void {
@@ -63,7 +77,7 @@ export function validateAwsClientOptions(opts: AwsClientOptions): void {
 
 export function createEc2Client(opts: AwsClientOptions): EC2Client {
   validateAwsClientOptions(opts);
-  return new EC2Client({
+  const client = new EC2Client({
     region: opts.region,
     ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
     ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
@@ -77,4 +91,24 @@ export function createEc2Client(opts: AwsClientOptions): EC2Client {
       throwOnRequestTimeout: true,
     },
   });
+  const onCall = opts.onCall;
+  if (onCall) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const action = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+        const started = Date.now();
+        try {
+          const out = await next(args);
+          onCall({ action, outcome: 'success', throttled: false, durationMs: Date.now() - started });
+          return out;
+        } catch (err) {
+          const e = classifyAwsError(err, action);
+          onCall({ action, outcome: 'error', code: e.code ?? e.kind, throttled: e.kind === 'throttled', durationMs: Date.now() - started });
+          throw err;
+        }
+      },
+      { step: 'initialize', name: 'hostnetCallRecorder' },
+    );
+  }
+  return client;
 }
