@@ -3,8 +3,8 @@
 // prove the emulator speaks what the SDK sends.
 
 import { $OpenApiUtil } from '@alicloud/openapi-core';
-import Ecs from '@alicloud/ecs20140526';
-import Vpc from '@alicloud/vpc20160428';
+import * as Ecs from '@alicloud/ecs20140526';
+import * as Vpc from '@alicloud/vpc20160428';
 import { ALI_SEED } from './seed.js';
 
 export interface AliClientOptions {
@@ -27,15 +27,22 @@ function config(endpoint: string, opts: AliClientOptions): $OpenApiUtil.Config {
   });
 }
 
-// Under NodeNext these CommonJS packages' default import is module.exports; the client class is
-// its `default`.
-export type AliVpcClient = Vpc.default;
-export type AliEcsClient = Ecs.default;
+// The client class is these CommonJS packages' `default` export. Under tsx's CommonJS path the
+// namespace's `default` is the class; under its ESM path it is module.exports, whose `default` is.
+export type AliVpcClient = InstanceType<typeof Vpc.default.default>;
+export type AliEcsClient = InstanceType<typeof Ecs.default.default>;
+
+function clientClass<T>(ns: unknown): T {
+  const d = (ns as { default: unknown }).default;
+  return (typeof d === 'function' ? d : (d as { default: unknown }).default) as T;
+}
 
 export function aliVpcClient(endpoint: string, opts: AliClientOptions = {}): AliVpcClient {
-  return new Vpc.default(config(endpoint, opts));
+  const VpcClient = clientClass<typeof Vpc.default.default>(Vpc);
+  return new VpcClient(config(endpoint, opts));
 }
 
 export function aliEcsClient(endpoint: string, opts: AliClientOptions = {}): AliEcsClient {
-  return new Ecs.default(config(endpoint, opts));
+  const EcsClient = clientClass<typeof Ecs.default.default>(Ecs);
+  return new EcsClient(config(endpoint, opts));
 }
