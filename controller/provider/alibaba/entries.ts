@@ -111,16 +111,22 @@ export class AlibabaRouteEntries {
   async create(vpcId: string, wanted: readonly WantedEntry[]): Promise<EntryOutcome[]> {
     const outcomes: EntryOutcome[] = [];
     for (const batch of batches(wanted)) {
-      const res = await this.serializer.run(vpcId, () =>
-        this.write('CreateRouteEntries', () =>
+      // The VPC's route task lasts until the batch's entries are Available: the batch holds the
+      // VPC's turn until then, so the next batch is not refused with TaskConflict.
+      const res = await this.serializer.run(vpcId, async () => {
+        const r = await this.write('CreateRouteEntries', () =>
           this.client.createRouteEntries(
             new $Vpc.CreateRouteEntriesRequest({
               regionId: this.opts.regionId,
               routeEntries: batch.map((w) => new $Vpc.CreateRouteEntriesRequestRouteEntries({ routeTableId: w.routeTableId, dstCidrBlock: w.destination, nextHop: w.instanceId, nextHopType: 'Instance', name: w.name, description: w.description })),
             }),
           ),
-        ),
-      );
+        );
+        const refused = new Set((r.body?.failedRouteEntries ?? []).map((f) => `${f.dstCidrBlock ?? ''}|${f.nextHop ?? ''}`));
+        const created = batch.filter((w) => !refused.has(`${w.destination}|${w.instanceId}`));
+        for (const tableId of new Set(created.map((w) => w.routeTableId))) await this.waitAvailable(tableId, created.filter((w) => w.routeTableId === tableId));
+        return r;
+      });
       const failed = new Map((res.body?.failedRouteEntries ?? []).map((f) => [`${f.dstCidrBlock ?? ''}|${f.nextHop ?? ''}`, f]));
       const duplicates: WantedEntry[] = [];
       for (const w of batch) {
@@ -148,11 +154,13 @@ export class AlibabaRouteEntries {
   async remove(vpcId: string, entries: readonly { id: string; routeTableId: string; destination: string }[]): Promise<EntryOutcome[]> {
     const outcomes: EntryOutcome[] = [];
     for (const batch of batches(entries)) {
-      const res = await this.serializer.run(vpcId, () =>
-        this.write('DeleteRouteEntries', () =>
+      const res = await this.serializer.run(vpcId, async () => {
+        const r = await this.write('DeleteRouteEntries', () =>
           this.client.deleteRouteEntries(new $Vpc.DeleteRouteEntriesRequest({ regionId: this.opts.regionId, routeEntries: batch.map((e) => new $Vpc.DeleteRouteEntriesRequestRouteEntries({ routeEntryId: e.id, routeTableId: e.routeTableId })) })),
-        ),
-      );
+        );
+        for (const tableId of new Set(batch.map((e) => e.routeTableId))) await this.waitGone(tableId, batch.filter((e) => e.routeTableId === tableId).map((e) => e.id));
+        return r;
+      });
       const failed = new Map((res.body?.failedRouteEntries ?? []).map((f) => [f.routeEntryId ?? '', f]));
       for (const e of batch) {
         const f = failed.get(e.id);
@@ -163,11 +171,33 @@ export class AlibabaRouteEntries {
     return outcomes;
   }
 
-  /** Migration: the entry's next hop changed in place (one ModifyRouteEntry), serialized per VPC. */
-  async moveNextHop(vpcId: string, routeEntryId: string, instanceId: string): Promise<void> {
-    await this.serializer.run(vpcId, () =>
-      this.write('ModifyRouteEntry', () => this.client.modifyRouteEntry(new $Vpc.ModifyRouteEntryRequest({ regionId: this.opts.regionId, routeEntryId, newNextHopId: instanceId, newNextHopType: 'Instance' }))),
+  /**
+   * Migration: the entry's next hop changed in place (one ModifyRouteEntry), serialized per
+   * VPC; the VPC's turn is held until the entry shows Available with the new next hop.
+   */
+  async moveNextHop(vpcId: string, entry: { id: string; routeTableId: string; destination: string }, instanceId: string): Promise<{ available: boolean }> {
+    return this.serializer.run(vpcId, async () => {
+      await this.write('ModifyRouteEntry', () => this.client.modifyRouteEntry(new $Vpc.ModifyRouteEntryRequest({ regionId: this.opts.regionId, routeEntryId: entry.id, newNextHopId: instanceId, newNextHopType: 'Instance' })));
+      const r = await this.waitAvailable(entry.routeTableId, [{ destination: entry.destination, instanceId }]);
+      return { available: r.notYet.length === 0 };
+    });
+  }
+
+  /** Polls (bounded) until none of `ids` is in the table any more; true when they are gone. */
+  async waitGone(routeTableId: string, ids: readonly string[]): Promise<boolean> {
+    const r = await pollUntil(
+      this.opts.availablePoll ?? AVAILABLE_POLL,
+      async () => {
+        const present = new Set((await this.list(routeTableId)).map((e) => e.id));
+        return ids.every((id) => !present.has(id)) ? { done: true, value: true } : { done: false };
+      },
+      this.pollOpts(),
     );
+    return r.done;
+  }
+
+  private pollOpts(): { sleep?: (ms: number) => Promise<void>; random?: () => number } {
+    return { ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}), ...(this.opts.random ? { random: this.opts.random } : {}) };
   }
 
   /**
@@ -188,7 +218,7 @@ export class AlibabaRouteEntries {
         last = { available: wanted.filter(ready).map((w) => w.destination), notYet: wanted.filter((w) => !ready(w)).map((w) => w.destination) };
         return last.notYet.length === 0 ? { done: true, value: last } : { done: false };
       },
-      { ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}), ...(this.opts.random ? { random: this.opts.random } : {}) },
+      this.pollOpts(),
     );
     return last;
   }
