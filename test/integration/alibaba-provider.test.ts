@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { AlibabaRouteEntries, type WantedEntry } from '../../controller/provider/alibaba/entries.js';
 import { createAlibabaClients } from '../../controller/provider/alibaba/client.js';
-import { ALI_SEED, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
+import { ALI_SEED, aliSeedState, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,5 +119,29 @@ describe('alibaba provider entries against the emulator (real SDK)', function ()
     const res = await bounded.waitAvailable(RT, [{ destination: '172.16.0.0/24', instanceId: I1 }]);
     assert.deepEqual(res, { available: [], notYet: ['172.16.0.0/24'] });
     assert.equal(em.callsSince(seq, 'DescribeRouteEntryList').length, BOUND.maxAttempts);
+  });
+
+  it('signs with an STS token from the Secret (RAM role credentials) and is refused without it', async () => {
+    const sts = { accessKeyId: 'STS.NTESTSTSACCESSKEY01', accessKeySecret: 'TESTSTSSECRETabcdefghijklmnopq', securityToken: 'CAIS-test-security-token-value' };
+    const stsEm = await startAliEmulator({ state: { ...aliSeedState(), accounts: [sts] } });
+    const stsDir = await mkdtemp(join(tmpdir(), 'hostnet-ali-sts-'));
+    try {
+      await writeFile(join(stsDir, 'access-key-id'), sts.accessKeyId);
+      await writeFile(join(stsDir, 'access-key-secret'), sts.accessKeySecret);
+      const client = (): AlibabaRouteEntries => {
+        const c = createAlibabaClients({ regionId: ALI_SEED.regionId, vpcEndpoint: stsEm.endpoint, protocol: 'http', credentialsDir: stsDir });
+        return new AlibabaRouteEntries(c.vpc, { regionId: ALI_SEED.regionId, secrets: c.secrets });
+      };
+      const refused = await client().list(RT).then(() => undefined, (e: unknown) => e as { kind: string; code: string; message: string });
+      assert.deepEqual([refused?.kind, refused?.code], ['auth', 'MissingSecurityToken']);
+      await writeFile(join(stsDir, 'security-token'), sts.securityToken);
+      const c = createAlibabaClients({ regionId: ALI_SEED.regionId, vpcEndpoint: stsEm.endpoint, protocol: 'http', credentialsDir: stsDir });
+      assert.match(c.credentialsSource, /^STS token of AccessKey STS\.\*\*\*\*01 from /);
+      assert.deepEqual(await client().list(RT), []);
+      assert.ok(!JSON.stringify(stsEm.calls).includes(sts.securityToken));
+    } finally {
+      await stsEm.close();
+      await rm(stsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -35,6 +35,7 @@ export const ALIBABA_ERROR_CODE_KINDS: Readonly<Record<string, CloudErrorKind>> 
   'InvalidSecurityToken.Expired': 'auth',
   'InvalidSecurityToken.Malformed': 'auth',
   'InvalidSecurityToken.MismatchWithAccessKey': 'auth',
+  MissingSecurityToken: 'auth', // the emulator's code for an STS AccessKey sent without its token
   'Forbidden.RAM': 'auth',
   Forbidden: 'auth',
   'Forbidden.AccessKeyDisabled': 'auth',
@@ -67,7 +68,7 @@ export const ALIBABA_ERROR_CODE_KINDS: Readonly<Record<string, CloudErrorKind>> 
 const PREFIX_KINDS: readonly [RegExp, CloudErrorKind][] = [
   [/^Throttling/, 'throttled'],
   [/^QuotaExceeded/, 'quota'],
-  [/^(InvalidAccessKeyId|InvalidSecurityToken|Forbidden)/, 'auth'],
+  [/^(InvalidAccessKeyId|InvalidSecurityToken|MissingSecurityToken|Forbidden)/, 'auth'],
   [/\.NotFound$|NOT_EXIST$/, 'notFound'],
   [/\.Duplicate$|DUPLICATE$|Conflict$/, 'conflict'],
   [/^IncorrectStatus/, 'transient'],

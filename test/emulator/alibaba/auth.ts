@@ -1,6 +1,7 @@
 // Alibaba's gateway check of an ACS3-HMAC-SHA256 request, in the order the errors are documented:
 // signature header shape, AccessKey known and enabled, x-acs-date within the clock window,
-// signature, nonce not seen before, and the RAM policy allowing the action.
+// signature, the STS token of an STS AccessKey, nonce not seen before, and the RAM policy
+// allowing the action.
 
 import { AliErrors } from './errors.js';
 import { parseAcsDate, parseAuthorization, verifySignature, type WireRequest } from './signer.js';
@@ -48,6 +49,12 @@ export class AliAuthenticator {
     const now = this.nowMs();
     if (Math.abs(now - date.getTime()) > this.options.maxSkewMs) throw AliErrors.timestampExpired();
     if (!verifySignature(req, auth, account.secret)) throw AliErrors.signatureMismatch();
+    if (account.securityToken !== undefined) {
+      // STS: the token must be sent and signed (a token outside the signature could be swapped).
+      const token = header(req, 'x-acs-security-token');
+      if (token === undefined || !auth.signedHeaders.includes('x-acs-security-token')) throw AliErrors.securityTokenMissing();
+      if (token !== account.securityToken) throw AliErrors.securityTokenMismatch();
+    }
     const nonce = header(req, 'x-acs-signature-nonce');
     if (!nonce) throw AliErrors.missingNonce();
     this.forgetOldNonces(now);

@@ -30,6 +30,8 @@ export const AliErrors = {
   timestampMalformed: () => e(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.'),
   nonceUsed: () => e(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.'),
   missingNonce: () => e(400, 'MissingSignatureNonce', 'SignatureNonce is mandatory for this action.'),
+  securityTokenMissing: () => e(400, 'MissingSecurityToken', 'SecurityToken is mandatory for this AccessKey.'), // guess (code)
+  securityTokenMismatch: () => e(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.'),
   forbiddenRam: () => e(403, 'Forbidden.RAM', "User not authorized to operate on the specified resource, or this API doesn't support RAM."),
   throttlingUser: () => e(400, 'Throttling.User', 'Request was denied due to user flow control.'),
   // ---- parameters (docs: MissingParameter / InvalidParameter family) ----

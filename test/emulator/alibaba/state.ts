@@ -75,7 +75,7 @@ function checkText(field: string, value: string | undefined, max: number): void 
 
 export class AliState {
   regionId = '';
-  private accounts = new Map<string, { secret: string; disabled: boolean; deny: Set<string> }>();
+  private accounts = new Map<string, { secret: string; disabled: boolean; deny: Set<string>; securityToken?: string }>();
   private vpcs = new Map<string, { id: string; name: string; cidr: string }>();
   private vswitches = new Map<string, Required<VSwitchInit>>();
   private instances = new Map<string, Required<InstanceInit> & { vpcId: string }>();
@@ -102,7 +102,7 @@ export class AliState {
 
   private load(init: AliStateInit): void {
     this.regionId = init.regionId;
-    this.accounts = new Map(init.accounts.map((a) => [a.accessKeyId, { secret: a.accessKeySecret, disabled: a.disabled ?? false, deny: new Set(a.deny ?? []) }]));
+    this.accounts = new Map(init.accounts.map((a) => [a.accessKeyId, { secret: a.accessKeySecret, disabled: a.disabled ?? false, deny: new Set(a.deny ?? []), ...(a.securityToken !== undefined ? { securityToken: a.securityToken } : {}) }]));
     this.vpcs = new Map();
     for (const v of init.vpcs) {
       if (!parseCidr(v.cidr)) throw new Error(`VPC ${v.id}: bad CIDR ${v.cidr}`);
@@ -133,7 +133,7 @@ export class AliState {
 
   // ---------------------------------------------------------------- accounts
 
-  account(accessKeyId: string): { secret: string; disabled: boolean; deny: ReadonlySet<string> } | undefined {
+  account(accessKeyId: string): { secret: string; disabled: boolean; deny: ReadonlySet<string>; securityToken?: string } | undefined {
     return this.accounts.get(accessKeyId);
   }
 
@@ -481,7 +481,7 @@ export class AliState {
     this.settle();
     return {
       regionId: this.regionId,
-      accounts: [...this.accounts].map(([accessKeyId, a]) => ({ accessKeyId, accessKeySecret: '(hidden)', disabled: a.disabled, deny: [...a.deny] })),
+      accounts: [...this.accounts].map(([accessKeyId, a]) => ({ accessKeyId, accessKeySecret: '(hidden)', disabled: a.disabled, deny: [...a.deny], ...(a.securityToken !== undefined ? { securityToken: '(hidden)' } : {}) })),
       vpcs: [...this.vpcs.values()],
       vswitches: [...this.vswitches.values()],
       instances: [...this.instances.values()].map(({ vpcId: _vpc, ...i }) => i),

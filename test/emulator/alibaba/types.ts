@@ -7,6 +7,11 @@ export interface AccountInit {
   accessKeySecret: string;
   /** A disabled AccessKey is refused with InvalidAccessKeyId.Inactive. */
   disabled?: boolean;
+  /**
+   * An STS AccessKey (what a RAM role hands out): every request must carry this token in
+   * x-acs-security-token, signed; a missing or other token is refused.
+   */
+  securityToken?: string;
   /** Actions this AccessKey's RAM policy does not allow (Forbidden.RAM), e.g. ["ModifyRouteEntry"]. */
   deny?: string[];
 }
