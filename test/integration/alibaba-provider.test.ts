@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { AlibabaRouteEntries, type WantedEntry } from '../../controller/provider/alibaba/entries.js';
 import { createAlibabaClients } from '../../controller/provider/alibaba/client.js';
+import { ensurePoolIngress } from '../../controller/provider/alibaba/security-group.js';
 import { ALI_SEED, aliSeedState, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -143,5 +144,17 @@ describe('alibaba provider entries against the emulator (real SDK)', function ()
       await stsEm.close();
       await rm(stsDir, { recursive: true, force: true });
     }
+  });
+
+  it('opens the security group for the pool once: a second pass reads and writes nothing', async () => {
+    const { ecs } = createAlibabaClients({ regionId: ALI_SEED.regionId, ecsEndpoint: em.endpoint, vpcEndpoint: em.endpoint, protocol: 'http', credentialsDir: dir });
+    const want = { regionId: ALI_SEED.regionId, securityGroupId: ALI_SEED.securityGroupId, poolCidr: '172.16.0.0/12', description: 'hostnet-controller inst=test' };
+    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: true });
+    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: false });
+    assert.equal(em.callsSince(0, 'AuthorizeSecurityGroup').length, 1);
+    assert.equal(fenced, 1);
+    assert.deepEqual(em.state.groupPermissions(ALI_SEED.securityGroupId).map((p) => [p.ipProtocol, p.sourceCidrIp]), [['ALL', '172.16.0.0/12']]);
+    const missing = await ensurePoolIngress(ecs, { ...want, securityGroupId: 'sg-missing' }).then(() => undefined, (e: unknown) => e as { kind: string });
+    assert.equal(missing?.kind, 'notFound');
   });
 });
