@@ -4,7 +4,7 @@
 // `FailedCode` of a partly failed CreateRouteEntries / DeleteRouteEntries batch.
 
 import { CloudError, type CloudErrorKind } from '../errors.js';
-import { redact } from '../credentials.js';
+import { redactSecrets as redact } from '../redact.js';
 
 /**
  * Alibaba's error codes → kind: the ONE table. Codes from the API reference and error center,
