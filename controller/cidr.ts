@@ -80,7 +80,7 @@ export function parseAddressOrCidr(text: string): Cidr | undefined {
 }
 
 /**
- * True when every address of `inner` lies inside `outer` ("1.1.1.1/0" covers everything), for
+ * True when every address of `inner` lies inside `outer` (a /0 covers everything), for
  * address strings as clouds write them; anything unparsable covers only its identical self.
  */
 export function covers(outer: string, inner: string): boolean {

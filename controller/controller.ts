@@ -22,9 +22,10 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { WriteFence, isFencedError } from './provider/fence.js';
 import { isCloudError } from './provider/errors.js';
+import { Operation } from './provider/operations.js';
 import type { CloudProvider } from './provider/provider.js';
 import { Reconciler } from './reconciler.js';
-import { isOwnedBy, markFor, ownerFromMark } from './routes/marks.js';
+import { routeOwnership, type RouteOwnership } from './routes/ownership.js';
 import { RouteTableSet } from './routes/tableset.js';
 
 export interface ControllerOptions {
@@ -68,6 +69,8 @@ export class HostNetworkController {
   private stopping?: Promise<void>;
   readonly fence: WriteFence;
   private readonly pool;
+  /** Which routes are ours, the way the provider can tell (a mark, or the ledger's records). */
+  readonly ownership: RouteOwnership;
   private readonly confirmGone: (name: string) => Promise<boolean>;
 
   constructor(private readonly o: ControllerOptions) {
@@ -102,25 +105,31 @@ export class HostNetworkController {
       const res = (await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, fieldSelector: `metadata.name=${name}` })) as { items?: unknown[] };
       return (res.items ?? []).length === 0;
     };
+    const inPool = (dest: string): boolean => {
+      const c = parseCidr(dest, false);
+      return c !== undefined && containsCidr(this.pool, c);
+    };
+    this.ownership = routeOwnership(o.provider.capabilities.ownership, config.installationId, {
+      ownerOfBlock: (dest) => this.ledger.ownerOfBlock(dest),
+      inPool,
+      isHostOfOurs: (id) => id !== '' && this.informer.list().some((h) => h.spec.instanceID === id || this.status.latest(h).status?.nextHop === id),
+    });
     this.tables = new RouteTableSet(o.provider, {
       capacity: config.routeTableCapacity,
       batchWindowMs: config.routeBatchWindowMs,
-      isOwned: (r) => r.type === 'ecs' && isOwnedBy(config.installationId, r.description),
-      inPool: (dest) => {
-        const c = parseCidr(dest, false);
-        return c !== undefined && containsCidr(this.pool, c);
-      },
+      isOwned: (r) => this.ownership.isOwned(r),
+      inPool,
       keep: (r) => {
-        // A marked route whose host still exists but has not been reconciled yet stays: it is
+        // A route of ours whose host still exists but has not been reconciled yet stays: it is
         // where that host's block is recovered from.
-        const owner = ownerFromMark(config.installationId, r.description);
+        const owner = this.ownership.ownerOf(r);
         const obj = owner !== undefined ? this.informer.get(owner) : undefined;
         return obj !== undefined && !obj.metadata.deletionTimestamp && !this.tables.hasOwner(owner!);
       },
       onBatch: (n) => metrics.routeBatchSize.observe(n),
-      onRetry: () => metrics.cloudRetries.inc({ operation: 'UpdateRouteTable' }),
+      onRetry: () => metrics.cloudRetries.inc({ operation: o.provider.capabilities.routeWrites.kind === 'per-route' ? Operation.writeRoute : Operation.applyRoutes, provider: o.provider.name }),
       onRoom: (owners) => owners.forEach((n) => this.queue.add(n)),
-      ownerOf: (r) => ownerFromMark(config.installationId, r.description),
+      ownerOf: (r) => this.ownership.ownerOf(r),
       onSettled: (owners) => owners.forEach((n) => this.queue.add(n)),
     });
     this.reconciler = new Reconciler({
@@ -130,6 +139,7 @@ export class HostNetworkController {
       ledger: this.ledger,
       tables: this.tables,
       provider: o.provider,
+      ownership: this.ownership,
       events: this.events,
       log,
       config,
@@ -252,7 +262,7 @@ export class HostNetworkController {
     for (const obj of this.informer.list()) {
       const block = this.ledger.blockOf(obj.metadata.name);
       if (obj.metadata.deletionTimestamp || block === undefined || obj.status?.podCIDR !== block) continue;
-      this.tables.set(obj.metadata.name, { destination: block, nexthop: obj.spec.instanceID, description: markFor(config.installationId, obj.metadata.name) });
+      this.tables.set(obj.metadata.name, { destination: block, nexthop: obj.spec.instanceID, description: this.ownership.markFor(obj.metadata.name) });
     }
     if (this.stopped) return;
     this.synced = true;
@@ -299,7 +309,7 @@ export class HostNetworkController {
 
   /** The VPC's own subnets (local routes) are never handed out. */
   private reserveLocalRoutes(): void {
-    for (const { route } of this.tables.routes()) if (route.type === 'local') this.ledger.allocator.reserve(route.destination);
+    for (const { route } of this.tables.routes()) if (route.kind === 'system') this.ledger.allocator.reserve(route.destination);
   }
 
   /**
@@ -309,9 +319,9 @@ export class HostNetworkController {
    * naming a missing host cannot take a live host's block.
    */
   private async recoverBlocks(): Promise<void> {
-    const { installationId } = this.o.config;
     for (const { route } of this.tables.routes()) {
-      const owner = route.type === 'ecs' ? ownerFromMark(installationId, route.description) : undefined;
+      // With ledger ownership the ledger itself names the owner: nothing to recover from a route.
+      const owner = this.o.provider.capabilities.ownership.kind === 'mark' ? this.ownership.ownerOf(route) : undefined;
       // A route whose host no longer exists is an orphan, removed by the next flush: no hint.
       if (owner !== undefined && !this.recovered.has(owner) && this.informer.get(owner)) this.recovered.set(owner, route.destination);
     }
@@ -325,7 +335,7 @@ export class HostNetworkController {
   private evidence(): Map<string, HostEvidence> {
     const routes = new Map<string, string>();
     for (const { route } of this.tables.routes()) {
-      const owner = route.type === 'ecs' ? ownerFromMark(this.o.config.installationId, route.description) : undefined;
+      const owner = this.o.provider.capabilities.ownership.kind === 'mark' ? this.ownership.ownerOf(route) : undefined;
       if (owner !== undefined) routes.set(owner, route.destination);
     }
     const out = new Map<string, HostEvidence>();

@@ -263,6 +263,12 @@ export class Ledger {
     return this.byOwner.get(owner);
   }
 
+  /** The owner the ledger records the block for (ownership by ledger: see routes/ownership.ts). */
+  ownerOfBlock(block: string): string | undefined {
+    for (const [owner, b] of this.byOwner) if (b === block) return owner;
+    return undefined;
+  }
+
   owners(): Map<string, string> {
     return new Map(this.byOwner);
   }

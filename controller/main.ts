@@ -9,6 +9,7 @@ import { ConfigError, parseConfig, usage, withInstallationId, type Config } from
 import { resolveInstallationId } from './installation.js';
 import { HostNetworkController } from './controller.js';
 import { serveHealth, serveMetrics } from './health.js';
+import { shareConnections } from './kube/connections.js';
 import { createLogger } from './logger.js';
 import { Metrics, VERSION } from './metrics.js';
 import { createProvider } from './provider/factory.js';
@@ -19,7 +20,8 @@ function loadKubeConfig(config: Config): KubeConfig {
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromDefault();
-  return kc;
+  // API requests reuse keep-alive connections instead of a TLS handshake each (kube/connections.ts).
+  return shareConnections(kc).kc;
 }
 
 async function main(): Promise<number> {

@@ -32,25 +32,25 @@ export class Metrics {
   readonly queueRetries = new Counter({ name: 'hostnet_workqueue_retries_total', help: 'HostNetworks re-queued with backoff after a failed reconcile.', registers: [this.registry] });
   readonly cloudRequests = new Counter({
     name: 'hostnet_cloud_requests_total',
-    help: 'Cloud API requests by operation, outcome (success, error) and cloud error code.',
-    labelNames: ['operation', 'outcome', 'code'],
+    help: 'Cloud API requests by provider, operation (routes.list, routes.apply, nic.ensure, ...), outcome (success, error) and cloud error code.',
+    labelNames: ['provider', 'operation', 'outcome', 'code'],
     registers: [this.registry],
   });
   readonly cloudDuration = new Histogram({
     name: 'hostnet_cloud_request_duration_seconds',
-    help: 'Latency of cloud API requests by operation.',
-    labelNames: ['operation'],
+    help: 'Latency of cloud API requests by provider and operation.',
+    labelNames: ['provider', 'operation'],
     buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly cloudThrottled = new Counter({ name: 'hostnet_cloud_throttled_total', help: 'Cloud API requests refused by throttling (HTTP 429, APIG.0308).', labelNames: ['operation'], registers: [this.registry] });
+  readonly cloudThrottled = new Counter({ name: 'hostnet_cloud_throttled_total', help: 'Cloud API requests refused by throttling, by provider and operation.', labelNames: ['provider', 'operation'], registers: [this.registry] });
   readonly cloudWritesFenced = new Counter({
     name: 'hostnet_cloud_writes_fenced_total',
     help: 'Cloud writes not sent because this replica was stopping or had not renewed its leader lease within the renew deadline.',
     labelNames: ['operation'],
     registers: [this.registry],
   });
-  readonly cloudRetries = new Counter({ name: 'hostnet_cloud_retries_total', help: 'Cloud API calls repeated after a retryable failure.', labelNames: ['operation'], registers: [this.registry] });
+  readonly cloudRetries = new Counter({ name: 'hostnet_cloud_retries_total', help: 'Cloud API calls repeated after a retryable failure, by provider and operation.', labelNames: ['provider', 'operation'], registers: [this.registry] });
   readonly routesOwned = new Gauge({ name: 'hostnet_routes_owned', help: 'Routes in the table that carry this installation\'s mark.', labelNames: ['table'], registers: [this.registry] });
   readonly routesDesired = new Gauge({ name: 'hostnet_routes_desired', help: 'Routes this installation wants in the table.', labelNames: ['table'], registers: [this.registry] });
   readonly tableCapacity = new Gauge({ name: 'hostnet_route_table_capacity', help: 'Routes the table can hold (the quota as known to the controller).', labelNames: ['table'], registers: [this.registry] });
@@ -87,7 +87,7 @@ export class Metrics {
   readonly lastFullSync = new Gauge({ name: 'hostnet_last_full_sync_timestamp_seconds', help: 'Unix time of the last successful full sync of every route table.', registers: [this.registry] });
   readonly routeBatchSize = new Histogram({
     name: 'hostnet_route_batch_changes',
-    help: 'Route changes carried by one UpdateRouteTable call.',
+    help: 'Route changes carried by one route write call (one per call for per-route providers).',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
     registers: [this.registry],
   });
@@ -125,11 +125,15 @@ export class Metrics {
     for (const result of ['success', 'error', 'requeue']) this.reconcileTotal.inc({ result }, 0);
     for (const kind of ['missing', 'changed', 'orphaned']) this.driftRepairs.inc({ kind }, 0);
     for (const reason of ['spam', 'queueFull']) this.eventsDropped.inc({ reason }, 0);
-    for (const operation of ['ListRouteTables', 'ShowRouteTable', 'UpdateRouteTable', 'EnsureSourceDestCheck', 'EnsureSecurityGroupRule']) {
-      this.cloudRequests.inc({ operation, outcome: 'success', code: '' }, 0);
-      this.cloudThrottled.inc({ operation }, 0);
-    }
     this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);
     this.leader.set(0);
+  }
+
+  /** The cloud series of one provider exist from the start at 0 (see provider/instrumented.ts). */
+  initCloud(provider: string, operations: readonly string[]): void {
+    for (const operation of operations) {
+      this.cloudRequests.inc({ provider, operation, outcome: 'success', code: '' }, 0);
+      this.cloudThrottled.inc({ provider, operation }, 0);
+    }
   }
 }

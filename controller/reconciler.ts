@@ -14,7 +14,9 @@ import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { isCloudError, type CloudError } from './provider/errors.js';
 import type { CloudProvider } from './provider/provider.js';
+import { describeRouteOutcome } from './route-messages.js';
 import { markFor } from './routes/marks.js';
+import type { RouteOwnership } from './routes/ownership.js';
 import type { RouteTableSet } from './routes/tableset.js';
 
 export interface ReconcilerDeps {
@@ -25,6 +27,8 @@ export interface ReconcilerDeps {
   ledger: Ledger;
   tables: RouteTableSet;
   provider: CloudProvider;
+  /** Which routes are ours and what ours carry (default: the mark of config.installationId). */
+  ownership?: Pick<RouteOwnership, 'markFor'>;
   events: EventSink;
   log: Logger;
   config: Pick<Config, 'installationId' | 'sourceDestCheck' | 'resyncPeriodMs' | 'portRecheckMs'>;
@@ -115,7 +119,18 @@ export class Reconciler {
       return { requeueAfterMs: CACHE_BEHIND_RECHECK_MS };
     }
     this.d.tables.unset(name);
-    this.d.tables.requestFlush();
+    // With ownership by ledger the ledger's record is what makes the route ours, so the block goes
+    // back to the pool only once no route of ours is left for it. (A marked route stays ours
+    // without the record: the next flush deletes it whenever the block is released.)
+    const block = this.d.ledger.blockOf(name);
+    const byLedger = this.d.provider.capabilities.ownership.kind === 'ledger';
+    const left = byLedger && block !== undefined ? this.d.tables.remaining(block) : [];
+    if (left.length > 0) {
+      this.d.tables.requestFlush();
+      const failed = left.find((t) => t.state === 'Error');
+      if (failed?.error?.retryable) throw new RetryLater(`route ${block} of ${name} not removed yet (${failed.id}: ${failed.message})`, failed.error.minRetryDelayMs);
+      return { requeueAfterMs: PENDING_RECHECK_MS };
+    }
     const released = await this.d.ledger.release(name);
     if (released) this.d.log.info('released the block of a HostNetwork that no longer exists', { hostnetwork: name, podCIDR: released });
   }
@@ -140,7 +155,7 @@ export class Reconciler {
     // The NIC as it was found: the pair we added goes once no other host of ours needs it. Before
     // the block is released, so a failure keeps everything in place for the retry.
     const added = obj.status?.addedPair;
-    if (added && this.d.config.sourceDestCheck !== 'off') await this.releasePair(obj, added);
+    if (added && this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported') await this.releasePair(obj, added);
     const released = await this.d.ledger.release(name);
     if (released) this.d.events.emit(obj, 'Normal', EventReason.CIDRReleased, `Released ${released} back to the pool`);
     await this.d.status.removeFinalizer(obj);
@@ -229,8 +244,9 @@ export class Reconciler {
     // next batch; this sync does not wait for it (so a batch can carry every host that changed,
     // not just as many as there are workers): the table re-queues the host once its batch is done.
     const instanceID = obj.spec.instanceID;
-    this.d.tables.set(name, { destination: block, nexthop: instanceID, description: markFor(this.d.config.installationId, name) });
-    const outcomes = this.d.tables.outcomes(name);
+    const mark = this.d.ownership ? this.d.ownership.markFor(name) : markFor(this.d.config.installationId, name);
+    this.d.tables.set(name, { destination: block, nexthop: instanceID, description: mark });
+    const outcomes = this.d.tables.outcomes(name).map((o) => ({ ...o, message: describeRouteOutcome(o.id, block, o) }));
     if (outcomes.some((o) => o.state !== 'Programmed')) this.d.tables.requestFlush();
     status.routeTables = outcomes.map((o): RouteTableStatus => ({ id: o.id, state: o.state, ...(o.message ? { message: o.message } : {}) }));
     const bad = outcomes.find((o) => o.state !== 'Programmed');
@@ -272,7 +288,13 @@ export class Reconciler {
     // 3. The NIC: source/destination check off (seed step 2). A port verified recently is
     // trusted; otherwise it is checked again, so a check switched back on in the console is
     // repaired within portRecheckMs.
-    if (this.d.config.sourceDestCheck === 'off') {
+    if (this.d.provider.capabilities.sourceDestCheck === 'not-applicable') {
+      // The cloud has no such check (e.g. Alibaba Cloud ECS): routes are enough. Nothing to read,
+      // so no address to compare spec.hostIP with either.
+      cond(ConditionType.SourceDestCheckDisabled, 'True', Reason.SourceDestCheckNotApplicable, `The ${this.d.provider.name} cloud has no source/destination check on the NIC of ${instanceID}: nothing to disable`);
+      delete status.hostIP;
+      cond(ConditionType.HostIPVerified, 'Unknown', Reason.HostIPNotChecked, `Not checked: the ${this.d.provider.name} provider does not read the NIC of ${instanceID}; compare spec.hostIP with the server's address in the cloud console`);
+    } else if (this.d.config.sourceDestCheck === 'off') {
       cond(ConditionType.SourceDestCheckDisabled, 'Unknown', Reason.SourceDestCheckNotManaged, `Not managed by this controller (--source-dest-check=off): disable the source/destination check on the NIC of ${instanceID} yourself, or containers in ${block} cannot be reached`);
       // No extra cloud call just for the check: this mode is for installations that keep the NIC
       // (and its read permission) to themselves. An address shown from an earlier read could be
@@ -280,7 +302,7 @@ export class Reconciler {
       delete status.hostIP;
       cond(ConditionType.HostIPVerified, 'Unknown', Reason.HostIPNotChecked, `Not checked: with --source-dest-check=off the controller does not read the NIC of ${instanceID}; compare spec.hostIP with the server's address in the cloud console`);
     } else {
-      const pair = this.d.config.sourceDestCheck === 'disable' ? '1.1.1.1/0' : block;
+      const pair = this.d.provider.sourceDestCheckRecord(this.d.config.sourceDestCheck, block);
       // A pair we added on another server (migration) or for another block (a new pinned block,
       // block mode) is served no more by this host: off it goes, unless another host needs it.
       const old = status.addedPair;
@@ -337,7 +359,7 @@ export class Reconciler {
 
     // 4. Ready: everything above but HostIPVerified: a wrong spec.hostIP is shown, it does not
     // stop the traffic (the route's next hop is the server id, the address pair is on its port).
-    const managed = this.d.config.sourceDestCheck !== 'off';
+    const managed = this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported';
     const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(managed ? [ConditionType.SourceDestCheckDisabled] : [])]
       .map((t) => getCondition(status.conditions, t))
       .find((c) => c?.status !== 'True');
@@ -355,7 +377,8 @@ export class Reconciler {
   /**
    * Whether the pair on `instanceID` counts as ours for this host: we just added it (portId set),
    * the host's status already says so, or another host of the same server recorded it (disable
-   * mode: one 1.1.1.1/0 serves every block of the server, so whoever leaves last takes it off).
+   * mode: one record switches the check off for every block of the server, so whoever leaves
+   * last takes it off).
    * A pair found on the port with no such record was somebody else's and is never recorded.
    */
   private ownedPair(name: string, instanceID: string, pair: string, addedOn: string | undefined, mine: AddedAddressPair | undefined): AddedAddressPair | undefined {
@@ -388,7 +411,7 @@ export class Reconciler {
       return;
     }
     try {
-      const { removed } = await this.d.provider.removeAddressPair(added.instanceID, added.pair);
+      const { removed } = await this.d.provider.removeSourceDestCheck(added.instanceID, added.pair);
       if (removed) this.d.events.emit(obj, 'Normal', EventReason.AddressPairRemoved, `Removed address pair ${added.pair} (added by this controller) from the NIC of ${added.instanceID}: no block of ours is served by that server any more`);
       this.d.log.info('address pair released', { hostnetwork: name, instanceId: added.instanceID, pair: added.pair, removed });
     } catch (err) {

@@ -17,6 +17,11 @@ import { SizeRun, type ScenarioResult } from './bench/scenarios.js';
 import { allocatorTable, callsTable, machine, markdown, textTable } from './bench/report.js';
 import type { AllocatorResult } from './bench/allocator.js';
 import { cpuSeconds, pidsMatching } from './bench/proc.js';
+import { controllerWorkers } from './bench/options.js';
+import { measureApiFloor, type ApiFloor } from './bench/apifloor.js';
+import { serverId } from './bench/scenarios.js';
+import { summarizeProfile } from './bench/cpuprofile.js';
+import { summarizeHeapSnapshot } from './bench/heapsnapshot.js';
 
 const started = Date.now();
 const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s]`;
@@ -72,7 +77,14 @@ interface Output {
   results: ScenarioResult[];
 }
 
+/**
+ * The finalizer is part of the API floor while the design keeps it (controller/api/types.ts
+ * FINALIZER): deletion waits for the route and block to be released.
+ */
+const DESIGN_KEEPS_FINALIZER = true;
+
 const ASSUMPTIONS = [
+  'API floor (cold start rows): the same N HostNetworks created the same way, each receiving, as soon as its create answered, only the writes no controller can avoid (the finalizer merge patch while the design keeps one, and one status merge patch of the controller\'s shape) at the controller\'s --workers concurrency, against the same API server, just before the size\'s controller starts; wall from the first create to the last write answered. Per-host API writes: the controller\'s POST/PUT/PATCH/DELETE requests (Events and ledger included) / hosts affected.',
   'Floor: the fewest UpdateRouteTable calls is ceil(changes / largest batch) per route table; the API documents no cap on add/mod/del per call, so the largest batch is all changes (one call per table) unless --max-batch is set. Its time is those calls at the emulator latency (mean 50 + 10/2 ms) and write rate.',
   'Per-route: one UpdateRouteTable per route change (the Kubernetes route controller strategy) under the same 10 writes/s throttle: changes / 10 s + one call.',
   'Per-host times: from the API answer to the create (or patch) until the watch shows Ready (observedGeneration current); migration: until the route in the emulator table points at the new server; drift: from the out-of-band delete until the route is back.',
@@ -82,6 +94,51 @@ const ASSUMPTIONS = [
   'NIC scenario: --source-dest-check=disable; one ListPorts + one UpdatePort per host; the emulator throttles writes only (N UpdatePort / 10 per s is the cloud floor), the controller client limiter (--cloud-qps) counts reads too (2N / qps).',
   'The emulator runs in the benchmark process; all processes (apiserver, etcd, controller, benchmark) share the machine.',
 ];
+
+/**
+ * The API-server floor of size n (apifloor.ts), measured before its controller starts; the floor
+ * objects are removed again (and gone from the watch) before the cold start begins.
+ */
+async function apiFloorOf(n: number, opts: BenchOptions): Promise<ApiFloor> {
+  const names = Array.from({ length: n }, (_, i) => `floor-${String(i).padStart(5, '0')}`);
+  const ids = names.map((_, i) => serverId(900_000 + i));
+  const workers = controllerWorkers(opts);
+  log(`N=${n}: API floor (${n} creates at ${opts.createConcurrency} in flight; finalizer + status patch per host at ${workers} in flight)`);
+  try {
+    const floor = await measureApiFloor(bk!, names, ids, { concurrency: workers, finalizer: DESIGN_KEEPS_FINALIZER });
+    log(`  API floor N=${n}: ${floor.seconds}s (creates alone ${floor.createsSeconds}s; ${floor.writesPerHost} writes per host)`);
+    return floor;
+  } finally {
+    await bk!.wipe(names);
+    const t0 = Date.now();
+    const left = new Set(names);
+    while (tracker!.list().some((o) => left.has(o.metadata.name)) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * --cpu-profile / --heap-snapshot after a cold start: the profile (process start → converged)
+ * ended and summarized first, so that it holds no snapshot work; then the snapshot taken and
+ * summarized. Each summary is also written beside its file (.txt).
+ */
+async function diagnostics(runN: SizeRun, n: number): Promise<void> {
+  try {
+    const prof = await runN.endCpuProfile();
+    if (prof) {
+      const text = summarizeProfile(prof, 30);
+      writeFileSync(`${prof}.txt`, text + '\n');
+      log(`N=${n}: CPU profile ${prof}\n${text}`);
+    }
+    const snap = await runN.heapSnapshot('converged');
+    if (snap) {
+      const text = summarizeHeapSnapshot(snap, 25);
+      writeFileSync(`${snap}.txt`, text + '\n');
+      log(`N=${n}: heap snapshot ${snap}\n${text}`);
+    }
+  } catch (err) {
+    log(`N=${n}: diagnostics failed: ${(err as Error).message}`);
+  }
+}
 
 async function main(): Promise<number> {
   let opts: BenchOptions;
@@ -159,9 +216,15 @@ async function main(): Promise<number> {
   const apiPid = pidsMatching(cp.dir, 'kube-apiserver')[0];
   const etcdPid = pidsMatching(cp.dir, 'etcd')[0];
   const cpu0 = { api: apiPid ? (cpuSeconds(apiPid) ?? 0) : 0, etcd: etcdPid ? (cpuSeconds(etcdPid) ?? 0) : 0, me: process.cpuUsage() };
-  const env = { opts, kubeconfig: cp.kubeconfig, bk, tracker, deadline, log };
+  const env = { opts, kubeconfig: cp.kubeconfig, bk, tracker, deadline, log, apiPid };
+  console.log(`machine: ${m.cpuModel}, ${m.nproc} cores, ${m.memoryGiB} GiB, load average at start ${m.loadAverage.join(' ')}, Node ${m.node}, kernel ${m.kernel}`);
+  const apiFloors = new Map<number, ApiFloor>();
 
   for (const n of opts.sizes) {
+    if (!opts.skipApiFloor && Date.now() <= deadline) {
+      const floor = await apiFloorOf(n, opts).catch((err: unknown) => log(`N=${n}: API floor failed: ${(err as Error).message}`));
+      if (floor) apiFloors.set(n, floor);
+    }
     for (const nic of [false, true]) {
       if (nic && !opts.nicSizes.includes(n)) continue;
       if (Date.now() > deadline) {
@@ -170,6 +233,7 @@ async function main(): Promise<number> {
       }
       log(`N=${n}: ${nic ? 'NIC cold start (--source-dest-check=disable)' : 'route scenarios (--source-dest-check=off)'}; starting the emulator and the controller`);
       const runN = new SizeRun(env, n, nic);
+      runN.apiFloor = apiFloors.get(n);
       current = runN;
       try {
         await runN.start();
@@ -179,16 +243,14 @@ async function main(): Promise<number> {
           out.controllerFlags.push('(NIC rows: --source-dest-check=disable)');
         }
         log(`N=${n}: controller ready (pid ${runN.ctl.proc.pid})`);
-        if (nic) {
-          await runN.coldStart('NIC cold start');
-        } else {
-          const cold = await runN.coldStart();
-          if (cold.status === 'ok') {
-            await runN.migration();
-            await runN.drift();
-            await runN.restart();
-            await runN.churn();
-          }
+        const cold = await runN.coldStart(nic ? 'NIC cold start' : 'cold start');
+        await diagnostics(runN, n);
+        if (!nic && cold.status === 'ok') {
+          const want = new Set(opts.scenarios);
+          if (want.has('migration')) await runN.migration();
+          if (want.has('drift')) await runN.drift();
+          if (want.has('restart')) await runN.restart();
+          if (want.has('churn')) await runN.churn();
         }
       } catch (err) {
         log(`N=${n}: aborted: ${(err as Error).message}`);

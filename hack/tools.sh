@@ -106,7 +106,7 @@ get_prometheus() {
 }
 
 case "${1:-all}" in
-  all) get_etcd; get_prometheus; build_k8s; build_helm ;;
+  all) get_etcd; get_prometheus; build_k8s; build_helm; "$here/moto.sh" install ;;
   k8s) build_k8s ;;
   helm) build_helm ;;
   etcd) get_etcd ;;

@@ -59,6 +59,8 @@ export const Reason = {
   // SourceDestCheckDisabled
   AddressPairsSet: 'AddressPairsSet',
   SourceDestCheckNotManaged: 'NotManaged',
+  /** The cloud has no source/destination check (capabilities.sourceDestCheck 'not-applicable'). */
+  SourceDestCheckNotApplicable: 'NotApplicable',
   PortNotFound: 'PortNotFound',
   // HostIPVerified
   HostIPMatches: 'HostIPMatches',

@@ -36,7 +36,10 @@ export interface HostNetworkSpec {
 export interface AddedAddressPair {
   instanceID: string;
   portId: string;
-  /** "1.1.1.1/0" (disable mode) or the host's block (block mode). */
+  /**
+   * The provider's opaque record of what it added to the NIC (CloudProvider.sourceDestCheckRecord:
+   * on Huawei the address pair itself). Handed back to the provider to take it off again.
+   */
   pair: string;
 }
 

@@ -3,6 +3,8 @@
 // timeout, and its stop() itself raises an error event. This wrapper restarts after errors
 // (with backoff), ignores the errors its own stop() causes, and runs a watchdog that restarts a
 // watch that went silent (and cuts one that does not answer at all: watch-deadline.ts).
+// Objects are slimmed on the way into the cache (slimHostNetwork): managedFields and kubectl's
+// last-applied copy of the object are dropped, as client-go's informers allow with a transform.
 import { CustomObjectsApi, ListWatch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
 import type { Logger } from '../logger.js';
@@ -13,6 +15,35 @@ export interface InformerHandlers {
   onAdd(obj: HostNetwork): void;
   onUpdate(obj: HostNetwork): void;
   onDelete(obj: HostNetwork): void;
+}
+
+/** The annotation kubectl apply keeps a whole copy of the object in; nothing here reads it. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of a HostNetwork: everything but metadata.managedFields (the server-side
+ * apply bookkeeping: per field manager a tree of every field it set, typically larger than the
+ * rest of the object together) and the last-applied annotation (a JSON copy of the spec). The
+ * controller never reads either; status patches are merge patches of the status subresource and
+ * the finalizer patch carries metadata.resourceVersion, both of which stay. Modifies and returns
+ * obj: it comes straight from a list or watch answer and nothing else holds it.
+ */
+export function slimHostNetwork<T extends { metadata?: object }>(obj: T): T {
+  const md = obj?.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (!md) return obj;
+  delete md.managedFields;
+  if (md.annotations && LAST_APPLIED in md.annotations) {
+    delete md.annotations[LAST_APPLIED];
+    if (Object.keys(md.annotations).length === 0) delete md.annotations;
+  }
+  return obj;
+}
+
+/** The deadline watch, with every object slimmed before the informer caches it. */
+class SlimmingWatch extends WatchWithResponseDeadline {
+  override watch(...[path, queryParams, callback, done]: Parameters<WatchWithResponseDeadline['watch']>): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase: string, obj: unknown, watchObj?: unknown) => callback(phase, slimHostNetwork(obj as { metadata?: object }), watchObj), done);
+  }
 }
 
 export class HostNetworkInformer {
@@ -43,11 +74,12 @@ export class HostNetworkInformer {
         items: HostNetwork[];
         metadata?: { resourceVersion?: string };
       };
+      for (const item of res.items) slimHostNetwork(item);
       return res as never;
     };
     // A watch that does not even answer within the idle timeout is as silent as one that stopped
     // talking; without the deadline it would hang start() and so every later restart.
-    this.informer = new ListWatch(path, new WatchWithResponseDeadline(kc, idleTimeoutMs), list, false, undefined, fieldSelector);
+    this.informer = new ListWatch(path, new SlimmingWatch(kc, idleTimeoutMs), list, false, undefined, fieldSelector);
     const seen = (): void => {
       this.lastActivity = Date.now();
       // Only a working watch ends a run of failures: the relist of a restart delivers news too,

@@ -2,7 +2,7 @@
 // the reconciler only has to ask "retry, and how soon?" and "what do I tell the user?".
 
 export type CloudErrorKind =
-  /** 429 / APIG.0308: back off for at least minRetryDelayMs (2 s, with jitter). */
+  /** The cloud throttles (HTTP 429 or its own code): back off for at least minRetryDelayMs (2 s, with jitter). */
   | 'throttled'
   /** 5xx, timeouts, connection errors: retry with exponential backoff. */
   | 'transient'
@@ -21,7 +21,7 @@ export interface CloudErrorInit {
   kind: CloudErrorKind;
   operation: string;
   httpStatus?: number;
-  /** The cloud's error code, e.g. "VPC.0602" or "APIG.0308". */
+  /** The cloud's own error code (e.g. Huawei's, see huawei/errors.ts). */
   code?: string;
   /** The cloud's own message, never containing credentials. */
   cloudMessage?: string;
@@ -61,7 +61,7 @@ export class CloudError extends Error {
     return this.kind === 'throttled' ? 2000 : 0;
   }
 
-  /** "UpdateRouteTable: HTTP 400 VPC.2812 route destination exists (request abc)" */
+  /** "<operation>: HTTP <status> <code> <cloud message> (request <id>)" */
   static describe(init: CloudErrorInit): string {
     const parts = [`${init.operation}:`];
     if (init.httpStatus !== undefined) parts.push(`HTTP ${init.httpStatus}`);

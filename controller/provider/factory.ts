@@ -1,9 +1,9 @@
 // Builds the provider the configuration names.
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { loadCredentials } from './credentials.js';
+import { loadCredentials } from './huawei/credentials.js';
 import type { WriteFence } from './fence.js';
-import { createHuaweiProvider } from './huawei.js';
+import { createHuaweiProvider } from './huawei/provider.js';
 import { MemoryProvider } from './memory.js';
 import type { CloudProvider } from './provider.js';
 

@@ -1,41 +1,47 @@
 // Metrics and logs for every cloud call, around any provider: latency by operation, outcome with
 // the cloud's error code, throttles. Kept out of the providers so each stays about its cloud.
+// The `operation` label is the core's name of the call (operations.ts), the same on every cloud;
+// the cloud's own API operation is in the log line (`api`), from the CloudError.
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { isCloudError } from './errors.js';
 import { isFencedError } from './fence.js';
-import type { CloudProvider } from './provider.js';
-
-const OPERATION: Record<string, string> = {
-  listRouteTables: 'ListRouteTables',
-  listRoutes: 'ShowRouteTable',
-  applyRoutes: 'UpdateRouteTable',
-  ensureSourceDestCheck: 'EnsureSourceDestCheck',
-  ensureIngressRule: 'EnsureSecurityGroupRule',
-};
+import { Operation } from './operations.js';
+import type { CloudProvider, IngressRuleSpec, RouteBatch, RouteChange, SourceDestCheckMode } from './provider.js';
 
 export function instrument(inner: CloudProvider, metrics: Metrics, log: Logger): CloudProvider {
+  const provider = inner.name;
+  const perRoute = inner.capabilities.routeWrites.kind === 'per-route';
+  metrics.initCloud(provider, [
+    Operation.listRouteTables,
+    Operation.listRoutes,
+    perRoute ? Operation.writeRoute : Operation.applyRoutes,
+    Operation.ensureSourceDestCheck,
+    Operation.removeSourceDestCheck,
+    Operation.ensureIngressRule,
+  ]);
   const wrap =
-    <A extends unknown[], R>(method: keyof typeof OPERATION, fn: (...a: A) => Promise<R>, context: (...a: A) => Record<string, unknown>) =>
+    <A extends unknown[], R>(operation: string, fn: (...a: A) => Promise<R>, context: (...a: A) => Record<string, unknown>) =>
     async (...args: A): Promise<R> => {
-      const operation = OPERATION[method]!;
       const started = process.hrtime.bigint();
       const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         const r = await fn(...args);
-        metrics.cloudDuration.observe({ operation }, seconds());
-        metrics.cloudRequests.inc({ operation, outcome: 'success', code: '' });
-        log.debug('cloud call', { operation, durationMs: Math.round(seconds() * 1000), ...context(...args) });
+        metrics.cloudDuration.observe({ provider, operation }, seconds());
+        metrics.cloudRequests.inc({ provider, operation, outcome: 'success', code: '' });
+        log.debug('cloud call', { provider, operation, durationMs: Math.round(seconds() * 1000), ...context(...args) });
         return r;
       } catch (err) {
         // Never sent: counted and logged by the fence (hostnet_cloud_writes_fenced_total), not here.
         if (isFencedError(err)) throw err;
-        metrics.cloudDuration.observe({ operation }, seconds());
+        metrics.cloudDuration.observe({ provider, operation }, seconds());
         const code = isCloudError(err) ? (err.code ?? String(err.httpStatus ?? err.kind)) : 'internal';
-        metrics.cloudRequests.inc({ operation, outcome: 'error', code });
-        if (isCloudError(err) && err.kind === 'throttled') metrics.cloudThrottled.inc({ operation });
+        metrics.cloudRequests.inc({ provider, operation, outcome: 'error', code });
+        if (isCloudError(err) && err.kind === 'throttled') metrics.cloudThrottled.inc({ provider, operation });
         log.warn('cloud call failed', {
+          provider,
           operation,
+          api: isCloudError(err) ? err.operation : undefined,
           durationMs: Math.round(seconds() * 1000),
           code,
           error: (err as Error).message,
@@ -45,22 +51,30 @@ export function instrument(inner: CloudProvider, metrics: Metrics, log: Logger):
         throw err;
       }
     };
+  const applyRoutes = inner.applyRoutes?.bind(inner);
+  const writeRoute = inner.writeRoute?.bind(inner);
   return {
     name: inner.name,
-    listRouteTables: wrap('listRouteTables', () => inner.listRouteTables(), () => ({})),
-    listRoutes: wrap('listRoutes', (t: string) => inner.listRoutes(t), (t) => ({ table: t })),
-    applyRoutes: wrap('applyRoutes', (t: string, b: Parameters<CloudProvider['applyRoutes']>[1]) => inner.applyRoutes(t, b), (t, b) => ({
-      table: t,
-      add: b.add.length,
-      mod: b.mod.length,
-      del: b.del.length,
-    })),
+    capabilities: inner.capabilities,
+    sourceDestCheckRecord: (mode: SourceDestCheckMode, block: string) => inner.sourceDestCheckRecord(mode, block),
+    listRouteTables: wrap(Operation.listRouteTables, () => inner.listRouteTables(), () => ({})),
+    listRoutes: wrap(Operation.listRoutes, (t: string) => inner.listRoutes(t), (t) => ({ table: t })),
+    ...(applyRoutes
+      ? {
+          applyRoutes: wrap(Operation.applyRoutes, (t: string, b: RouteBatch) => applyRoutes(t, b), (t, b) => ({ table: t, add: b.add.length, mod: b.mod.length, del: b.del.length })),
+        }
+      : {}),
+    ...(writeRoute
+      ? {
+          writeRoute: wrap(Operation.writeRoute, (t: string, c: RouteChange) => writeRoute(t, c), (t, c) => ({ table: t, op: c.op, destination: c.op === 'delete' ? c.destination : c.route.destination })),
+        }
+      : {}),
     ensureSourceDestCheck: wrap(
-      'ensureSourceDestCheck',
-      (id: string, mode: Parameters<CloudProvider['ensureSourceDestCheck']>[1], block: string) => inner.ensureSourceDestCheck(id, mode, block),
+      Operation.ensureSourceDestCheck,
+      (id: string, mode: SourceDestCheckMode, block: string) => inner.ensureSourceDestCheck(id, mode, block),
       (id) => ({ instanceID: id }),
     ),
-    removeAddressPair: wrap('removeAddressPair', (id: string, pair: string) => inner.removeAddressPair(id, pair), (id, pair) => ({ instanceId: id, pair })),
-    ensureIngressRule: wrap('ensureIngressRule', (r: Parameters<CloudProvider['ensureIngressRule']>[0]) => inner.ensureIngressRule(r), (r) => ({ securityGroup: r.securityGroupId })),
+    removeSourceDestCheck: wrap(Operation.removeSourceDestCheck, (id: string, record: string) => inner.removeSourceDestCheck(id, record), (id, record) => ({ instanceId: id, record })),
+    ensureIngressRule: wrap(Operation.ensureIngressRule, (r: IngressRuleSpec) => inner.ensureIngressRule(r), (r) => ({ securityGroup: r.securityGroupId })),
   };
 }

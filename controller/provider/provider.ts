@@ -1,53 +1,130 @@
-// The cloud side of the controller, as small as the reconciler needs it: routes per route table,
-// plus the two per-host and per-installation steps of the user's manual procedure (NIC
-// source/destination check and the security-group rule). Implementations: the in-memory
-// provider (unit tests) and the Huawei Cloud / Open Telekom Cloud provider (huawei.ts).
+// The cloud side of the controller, in the core's terms: routes (a destination sent to a host),
+// what the cloud can write and how ownership is known (capabilities), the "let this host's block
+// through" intent for a host's NIC, and the security-group intent. Nothing here names a cloud's
+// API: each provider translates in its own folder (huawei/ for Huawei Cloud / Open Telekom
+// Cloud). Implementations: the in-memory provider (memory.ts) and huawei/provider.ts. The
+// contract is written down in docs/design.md ("Providers").
+import type { CloudError } from './errors.js';
 
-/** One entry of a VPC route table, as the cloud reports it. */
+/**
+ * What an entry of a route table is, in the core's terms. Only `host` routes are ever written,
+ * changed or deleted by the controller, and only its own.
+ * - host: the next hop is a host (cloud instance/server) — the kind the controller writes.
+ * - system: the VPC's own entry (e.g. the route of a subnet); never touched, not counted
+ *   against the table's quota, and its destination is never handed out as a block.
+ * - other: anything else (gateways, peering, NAT, ...); never touched.
+ */
+export type RouteKind = 'host' | 'system' | 'other';
+
+/** One entry of a route table, as the cloud reports it. */
 export interface CloudRoute {
   /** The destination CIDR, e.g. "10.0.2.0/24". Unique within a table. */
   destination: string;
-  /** Route type: "ecs" for a server next hop; "local" and others are never touched. */
-  type: string;
-  /** For type "ecs": the server (instance) ID. */
+  kind: RouteKind;
+  /** For kind host: the host's (instance's) ID; '' or the cloud's own target otherwise. */
   nexthop: string;
-  /** Free text, 0-255 characters; carries this controller's ownership mark. */
+  /**
+   * The ownership mark (ownership kind 'mark'): free text the route carries, set by whoever
+   * created it. '' where the cloud has no such field (ownership kind 'ledger').
+   */
   description: string;
+  /**
+   * Clouds whose entries are asynchronous (capabilities.asyncRoutes): 'pending' while the cloud
+   * has accepted the entry but does not forward on it yet. Absent means available.
+   */
+  state?: 'available' | 'pending';
+  /** The cloud's own name of the entry's type, only for messages to a person (e.g. in a conflict). */
+  cloudType?: string;
 }
 
-/** Routes the controller writes are always of type ecs. */
+/** A route the controller wants: `destination` sent to the host `nexthop`, carrying the mark. */
 export interface RouteSpec {
   destination: string;
   nexthop: string;
+  /** The mark (see CloudRoute.description); '' with ownership kind 'ledger'. */
   description: string;
 }
 
-/** One coalesced change to a table: one UpdateRouteTable call carries all of it. */
+/**
+ * One coalesced change to a table. With routeWrites 'atomic-batch' one applyRoutes call carries
+ * all of it; with 'per-route' the core sends each entry as its own writeRoute call.
+ */
 export interface RouteBatch {
   add: RouteSpec[];
   mod: RouteSpec[];
   del: { destination: string }[];
 }
 
+/** The changes of a partial batch the cloud refused; every other change of it was applied. */
+export interface RouteBatchResult {
+  failed: { destination: string; error: CloudError }[];
+}
+
+/** One change of one route, for per-route writers. */
+export type RouteChange =
+  | { op: 'create'; route: RouteSpec }
+  /** The route exists (ours) and must point elsewhere or carry another mark: a migration. */
+  | { op: 'replace'; route: RouteSpec }
+  | { op: 'delete'; destination: string };
+
 export interface RouteTableInfo {
   id: string;
   name: string;
 }
 
-/** How the host NIC's source/destination check is switched off. */
-export type SourceDestCheckMode =
-  /** allowed_address_pairs gets 1.1.1.1/0, the cloud's way of disabling the check entirely. */
-  | 'disable'
-  /** allowed_address_pairs gets only the host's container block. */
-  | 'block';
+/** How route changes reach the cloud. */
+export type RouteWriteCapability =
+  /**
+   * All changes of a batch in one call that succeeds or fails as a whole (the cloud validates
+   * the whole delta). The core coalesces changes, sends at most maxBatch per call, and on a
+   * final refusal bisects the batch to find the change the cloud refuses.
+   */
+  | { kind: 'atomic-batch'; maxBatch: number }
+  /**
+   * Several changes per call (at most maxBatch), each of which may fail on its own: applyRoutes
+   * resolves with the changes the cloud refused, the rest are applied. No bisection.
+   */
+  | { kind: 'partial-batch'; maxBatch: number }
+  /** One call per route; up to `concurrency` calls per table at once. No bisection. */
+  | { kind: 'per-route'; concurrency: number };
+
+/** How the controller knows which routes are its own. */
+export type OwnershipCapability =
+  /** Routes carry a free-text field the mark is written into (at most maxLength characters). */
+  | { kind: 'mark'; maxLength: number }
+  /**
+   * No such field: a route is ours when its destination is a block the ledger records for a
+   * HostNetwork of this installation (inside the pool) and its next hop is a host of ours.
+   */
+  | { kind: 'ledger' };
+
+export interface ProviderCapabilities {
+  routeWrites: RouteWriteCapability;
+  ownership: OwnershipCapability;
+  /**
+   * 'supported': the host's NIC drops traffic for addresses that are not its own until the
+   * controller lets the block through (ensureSourceDestCheck). 'not-applicable': the cloud has
+   * no such check; the condition says NotApplicable and Ready does not wait for it.
+   */
+  sourceDestCheck: 'supported' | 'not-applicable';
+  /** Entries go through a pending state: a route counts as programmed only once available. */
+  asyncRoutes: boolean;
+}
+
+/**
+ * How far the check is opened (--source-dest-check): 'disable' switches it off for the NIC
+ * entirely, 'block' lets only the host's container block through. How is the provider's.
+ */
+export type SourceDestCheckMode = 'disable' | 'block';
 
 export interface SourceDestCheckResult {
+  /** The NIC (port, interface) that was checked, for messages. */
   portId: string;
-  /** True when the port had to be updated, false when it already allowed the traffic. */
+  /** True when the NIC had to be changed, false when it already let the traffic through. */
   changed: boolean;
   /**
-   * The server's private IPv4 addresses as the cloud reports them (the fixed IPs of the ports
-   * just read, in the cloud's order): what spec.hostIP is checked against, at no extra call.
+   * The server's private IPv4 addresses as the cloud reports them (from the same read, in the
+   * cloud's order): what spec.hostIP is checked against, at no extra call.
    */
   addresses: string[];
 }
@@ -61,33 +138,48 @@ export interface IngressRuleSpec {
 }
 
 export interface CloudProvider {
-  /** A short name for logs and metrics, e.g. "huaweicloud", "otc", "memory". */
+  /** A short name for logs and the metrics' `provider` label, e.g. "huaweicloud", "otc", "memory". */
   readonly name: string;
+  readonly capabilities: ProviderCapabilities;
 
   /** The route tables to program: the configured IDs, or every table of the configured VPC. */
   listRouteTables(): Promise<RouteTableInfo[]>;
 
-  /** Every route of a table, the controller's and everybody else's (local routes included). */
+  /** Every route of a table, the controller's and everybody else's (system routes included). */
   listRoutes(tableId: string): Promise<CloudRoute[]>;
 
   /**
-   * Applies one batch to one table in a single cloud call. All of it succeeds or all of it
-   * fails (the cloud validates the whole delta). Throws CloudError.
+   * routeWrites 'atomic-batch': applies one batch (at most maxBatch changes) to one table in a
+   * single cloud call; all of it succeeds or all of it fails. Throws CloudError.
+   * routeWrites 'partial-batch': the same, but resolves with the changes the cloud refused (the
+   * others are applied); throws only when the call as a whole failed.
    */
-  applyRoutes(tableId: string, batch: RouteBatch): Promise<void>;
+  applyRoutes?(tableId: string, batch: RouteBatch): Promise<void | RouteBatchResult>;
+
+  /** routeWrites 'per-route': one change of one route. Throws CloudError. */
+  writeRoute?(tableId: string, change: RouteChange): Promise<void>;
 
   /**
-   * Makes sure the NIC of the server lets traffic of the host's block through, keeping the
-   * address pairs the port already has. Throws CloudError.
+   * The opaque record of what ensureSourceDestCheck adds to a host's NIC for this intent (e.g. an
+   * address pair). Pure. The core stores it in status.addedPair.pair when the provider reports a
+   * change, compares it to decide whether a host still needs it, and hands it back to
+   * removeSourceDestCheck when no host of ours needs it any more.
+   */
+  sourceDestCheckRecord(mode: SourceDestCheckMode, block: string): string;
+
+  /**
+   * Makes sure the NIC of the server lets traffic of the host's block through, keeping whatever
+   * else the NIC already allows. Throws CloudError. Not called with sourceDestCheck
+   * 'not-applicable'.
    */
   ensureSourceDestCheck(instanceId: string, mode: SourceDestCheckMode, block: string): Promise<SourceDestCheckResult>;
 
   /**
-   * Takes exactly `pair` (e.g. "1.1.1.1/0" or a block) off the server's NIC port(s), keeping every
-   * other pair. A port without it, or a server without ports, is success (removed: false).
-   * Throws CloudError.
+   * Takes exactly what `record` (from sourceDestCheckRecord) names off the server's NIC(s),
+   * keeping everything else. A NIC without it, or a server without NICs, is success (removed:
+   * false). Throws CloudError.
    */
-  removeAddressPair(instanceId: string, pair: string): Promise<{ removed: boolean }>;
+  removeSourceDestCheck(instanceId: string, record: string): Promise<{ removed: boolean }>;
 
   /** Makes sure the ingress rule(s) exist; a duplicate is success. Throws CloudError. */
   ensureIngressRule(rule: IngressRuleSpec): Promise<{ created: number }>;

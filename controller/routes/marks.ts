@@ -1,17 +1,21 @@
-// The ownership mark in a route's description. The controller modifies or deletes only routes
+// The ownership mark in a route's description (providers with ownership kind 'mark'). The controller modifies or deletes only routes
 // that carry its installation's mark; everything else in a table belongs to somebody else.
 import { createHash } from 'node:crypto';
 
 const PREFIX = 'hostnet';
-const MAX_DESCRIPTION = 255;
+/** The default: what a cloud's 0-255 character description field holds. */
+const DEFAULT_MAX_MARK = 255;
 
-/** "hostnet:<installation>:<hostnetwork>", shortened with a hash when over the cloud's 255. */
-export function markFor(installationId: string, hostName: string): string {
+/**
+ * "hostnet:<installation>:<hostnetwork>", shortened with a hash when over `maxLength` (the
+ * provider's capabilities.ownership.maxLength).
+ */
+export function markFor(installationId: string, hostName: string, maxLength = DEFAULT_MAX_MARK): string {
   const head = `${PREFIX}:${installationId}:`;
   const full = head + hostName;
-  if (full.length <= MAX_DESCRIPTION) return full;
+  if (full.length <= maxLength) return full;
   const hash = createHash('sha256').update(hostName).digest('hex').slice(0, 12);
-  return `${head}${hostName.slice(0, MAX_DESCRIPTION - head.length - 13)}~${hash}`;
+  return `${head}${hostName.slice(0, Math.max(0, maxLength - head.length - 13))}~${hash}`;
 }
 
 export function isOwnedBy(installationId: string, description: string | undefined): boolean {

@@ -1,56 +1,39 @@
-// One VPC route table: what we want in it, what the cloud last said is in it, and the writer
-// that brings the two together. Every change wanted for the table while a call is in flight (or
-// within the batch window) goes out in ONE UpdateRouteTable call; calls to a table never overlap.
+// One route table: the routes wanted in it (desired.ts), what the cloud last showed (observed.ts),
+// the writer that brings the two together (writer.ts, as the provider writes: atomic batches,
+// partial batches or one call per route) and what we know of its quota (quota.ts). This file
+// only decides when to flush and what each host's route looks like from here. Every change
+// wanted while a flush is in flight (or within the batch window) goes out with the next flush;
+// flushes of a table never overlap.
 import type { CloudError } from '../provider/errors.js';
-import { isCloudError } from '../provider/errors.js';
-import { isFencedError } from '../provider/fence.js';
 import type { CloudProvider, CloudRoute, RouteBatch, RouteSpec } from '../provider/provider.js';
 import type { RouteTableState } from '../api/types.js';
-import { applyBatch, batchSize, destinationsOf, diffRoutes, splitBatch } from './diff.js';
+import { DesiredRoutes } from './desired.js';
+import { destinationsOf, diffRoutes } from './diff.js';
+import { CloudGate, WriteBackoff } from './gate.js';
+import { ObservedTable } from './observed.js';
+import { QuotaPolicy } from './quota.js';
+import { createRouteWriter, type RouteWriter, type WriteSink } from './writer.js';
+
+export { CloudGate } from './gate.js';
 
 export interface RouteOutcome {
   state: RouteTableState;
-  message?: string;
+  /** Facts for the reconciler's message (the text a person reads is the reconciler's). */
+  conflict?: CloudRoute;
   error?: CloudError;
+  /** QuotaExceeded: routes in the table and the capacity known. */
+  used?: number;
+  capacity?: number;
+  /** Pending: the cloud accepted the entry but does not forward on it yet (asynchronous clouds). */
+  cloudPending?: boolean;
+  /** Only for a route that should be gone and is not: which (the reconciler words the rest). */
+  message?: string;
 }
 
 export interface DriftFinding {
   kind: 'missing' | 'changed' | 'orphaned';
   destination: string;
   owner?: string;
-}
-
-/** Shared by all tables of one cloud account: throttling is per access key, not per table. */
-export class CloudGate {
-  notBefore = 0;
-  private closed = false;
-  private readonly sleepers = new Map<NodeJS.Timeout, () => void>();
-  async wait(): Promise<void> {
-    const ms = this.notBefore - Date.now();
-    if (ms <= 0 || this.closed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleepers.delete(timer);
-        resolve();
-      }, ms);
-      this.sleepers.set(timer, resolve);
-    });
-  }
-  hold(ms: number): void {
-    this.notBefore = Math.max(this.notBefore, Date.now() + ms);
-  }
-  /**
-   * Stopping: no timer of the gate is left running and nobody waits any more. What a waiter
-   * does next is refused by the closed write fence (see provider/fence.ts).
-   */
-  close(): void {
-    this.closed = true;
-    for (const [timer, wake] of this.sleepers) {
-      clearTimeout(timer);
-      wake();
-    }
-    this.sleepers.clear();
-  }
 }
 
 export interface TableOptions {
@@ -65,10 +48,12 @@ export interface TableOptions {
   onRetry?(): void;
   /** Room appeared in a table that had hosts waiting for it. */
   onRoom?(owners: string[]): void;
-  /** The host a route belongs to, from its mark (for routes nobody wants any more). */
+  /** The host a route belongs to (for routes nobody wants any more). */
   ownerOf?(route: CloudRoute): string | undefined;
   /** After a flush: the hosts whose routes it sent, or whose state it changed, to sync again. */
   onSettled?(owners: string[]): void;
+  /** Asynchronous clouds: how soon a table with pending entries of ours is read again (default 1 s). */
+  pendingPollMs?: number;
 }
 
 interface Deferred {
@@ -83,27 +68,22 @@ function deferred(): Deferred {
 }
 
 export class RouteTable {
-  private actual?: Map<string, CloudRoute>;
-  private readonly desired = new Map<string, RouteSpec & { owner: string }>();
-  private readonly destOf = new Map<string, string>(); // owner → destination
+  private readonly observed = new ObservedTable();
+  private readonly desired = new DesiredRoutes();
+  private readonly quota: QuotaPolicy;
+  private readonly writer: RouteWriter;
   private conflicts = new Map<string, CloudRoute>();
   /** Refused by the cloud for a reason that retrying will not fix; kept until the spec changes. */
   private readonly rejected = new Map<string, { spec: RouteSpec; error: CloudError }>();
   /** Retryable failure of the last attempt, per destination. */
   private readonly failed = new Map<string, CloudError>();
-  private readonly waitingForRoom = new Set<string>();
-  private capacity: number;
   private flushing = false;
   /** Owners touched by the flush in progress. */
   private touched = new Set<string>();
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
-  private consecutiveFailures = 0;
   private stopped = false;
-  /** After an ambiguous failure (timeout, reset, 5xx) the write may have happened: re-read first. */
-  private stale = false;
-  /** UpdateRouteTable calls made; ShowRouteTable reads made. */
-  writes = 0;
+  /** Table reads made. */
   reads = 0;
 
   constructor(
@@ -111,27 +91,31 @@ export class RouteTable {
     private readonly provider: CloudProvider,
     private readonly opts: TableOptions,
   ) {
-    this.capacity = opts.capacity;
+    this.quota = new QuotaPolicy(opts.capacity);
+    this.writer = createRouteWriter(provider, id, new WriteBackoff(opts.gate), { onBatch: opts.onBatch, onRetry: opts.onRetry });
+  }
+
+  /** Write calls made. */
+  get writes(): number {
+    return this.writer.writes;
   }
 
   get loaded(): boolean {
-    return this.actual !== undefined;
+    return this.observed.loaded;
   }
 
   get capacityKnown(): number {
-    return this.capacity;
+    return this.quota.capacity;
   }
 
-  /** Routes in the table that count against its quota (everything but local routes). */
+  /** Routes in the table that count against its quota (everything but system routes). */
   get used(): number {
-    let n = 0;
-    for (const r of this.actual?.values() ?? []) if (r.type !== 'local') n++;
-    return n;
+    return this.observed.used;
   }
 
   get ownedCount(): number {
     let n = 0;
-    for (const r of this.actual?.values() ?? []) if (this.opts.isOwned(r)) n++;
+    for (const r of this.observed.all()) if (this.opts.isOwned(r)) n++;
     return n;
   }
 
@@ -140,7 +124,7 @@ export class RouteTable {
   }
 
   routes(): CloudRoute[] {
-    return [...(this.actual?.values() ?? [])];
+    return this.observed.all();
   }
 
   debugState(): Record<string, unknown> {
@@ -150,64 +134,65 @@ export class RouteTable {
       flushRequested: this.next !== undefined,
       timerArmed: this.timer !== undefined,
       desired: this.desired.size,
-      routes: this.actual?.size,
+      routes: this.observed.size,
       failed: this.failed.size,
       rejected: this.rejected.size,
-      waitingForRoom: this.waitingForRoom.size,
-      capacity: this.capacity,
+      waitingForRoom: this.quota.waiting.size,
+      capacity: this.quota.capacity,
       writes: this.writes,
       reads: this.reads,
-      stale: this.stale,
+      stale: this.observed.stale,
     };
   }
 
   /** Wants the owner's route to be `spec` (replacing any earlier destination of the owner). */
   set(owner: string, spec: RouteSpec): void {
-    const old = this.destOf.get(owner);
-    if (old !== undefined && old !== spec.destination) this.unset(owner);
+    const replaced = this.desired.set(owner, spec);
+    if (replaced !== undefined) this.forgetDestination(replaced);
     const prev = this.rejected.get(spec.destination);
     if (prev && (prev.spec.nexthop !== spec.nexthop || prev.spec.description !== spec.description)) this.rejected.delete(spec.destination);
-    this.desired.set(spec.destination, { ...spec, owner });
-    this.destOf.set(owner, spec.destination);
   }
 
   hasOwner(owner: string): boolean {
-    return this.destOf.has(owner);
+    return this.desired.hasOwner(owner);
   }
 
   unset(owner: string): void {
-    const dest = this.destOf.get(owner);
-    if (dest === undefined) return;
-    this.destOf.delete(owner);
-    if (this.desired.get(dest)?.owner === owner) {
-      this.desired.delete(dest);
-      this.rejected.delete(dest);
-      this.failed.delete(dest);
-      this.waitingForRoom.delete(dest);
-    }
+    const dest = this.desired.unset(owner);
+    if (dest !== undefined) this.forgetDestination(dest);
+  }
+
+  private forgetDestination(dest: string): void {
+    this.rejected.delete(dest);
+    this.failed.delete(dest);
+    this.quota.waiting.delete(dest);
   }
 
   outcome(owner: string): RouteOutcome {
-    const dest = this.destOf.get(owner);
+    const dest = this.desired.destinationOf(owner);
     if (dest === undefined) {
       // Not wanted: done once no route of ours is left for the owner's old destination.
       return { state: 'Programmed' };
     }
     const conflict = this.conflicts.get(dest);
     if (conflict) {
-      return { state: 'Conflict', message: `route table ${this.id} already has a route for ${dest} that is not ours (type ${conflict.type}, next hop ${conflict.nexthop || '-'}${conflict.description ? `, description "${conflict.description}"` : ''}); remove it or pin another podCIDR` };
+      return { state: 'Conflict', conflict };
     }
-    if (this.waitingForRoom.has(dest)) {
-      return { state: 'QuotaExceeded', message: `route table ${this.id} is full (${this.used} of ${this.capacity} routes); the route is added as soon as there is room (raise the quota or add a route table)` };
+    if (this.quota.waiting.has(dest)) {
+      return { state: 'QuotaExceeded', used: this.used, capacity: this.quota.capacity };
     }
     const rejected = this.rejected.get(dest);
-    if (rejected) return { state: 'Error', message: rejected.error.message, error: rejected.error };
+    if (rejected) return { state: 'Error', error: rejected.error };
     const failed = this.failed.get(dest);
-    if (failed) return { state: 'Error', message: failed.message, error: failed };
-    const have = this.actual?.get(dest);
+    if (failed) return { state: 'Error', error: failed };
+    const have = this.observed.get(dest);
     const want = this.desired.get(dest)!;
-    if (have && this.opts.isOwned(have) && have.nexthop === want.nexthop && have.description === want.description) return { state: 'Programmed' };
-    return { state: 'Pending', message: `waiting for route table ${this.id}` };
+    if (have && this.opts.isOwned(have) && have.nexthop === want.nexthop && have.description === want.description) {
+      // An asynchronous cloud forwards on an entry only once it is available.
+      if (have.state === 'pending') return { state: 'Pending', cloudPending: true };
+      return { state: 'Programmed' };
+    }
+    return { state: 'Pending' };
   }
 
   /** Why a destination's change has not gone through (for a route that should be gone). */
@@ -217,9 +202,9 @@ export class RouteTable {
     return { state: 'Pending', message: `route ${destination} still in table ${this.id}` };
   }
 
-  /** True when no marked route for the destination is left (after the owner was unset). */
+  /** True when no route of ours for the destination is left (after the owner was unset). */
   isGone(destination: string): boolean {
-    const have = this.actual?.get(destination);
+    const have = this.observed.get(destination);
     return !have || !this.opts.isOwned(have) || this.desired.has(destination);
   }
 
@@ -229,26 +214,22 @@ export class RouteTable {
    */
   async refresh(): Promise<DriftFinding[]> {
     await this.opts.gate.wait();
-    const before = this.actual;
     const routes = await this.provider.listRoutes(this.id);
     this.reads++;
-    this.actual = new Map(routes.map((r) => [r.destination, r]));
-    this.stale = false;
-    // A fresh view: let refused changes and full-table waits be tried once more (if the quota was
-    // raised, the cloud takes them; if not, its refusal teaches us the quota again).
+    const before = this.observed.replace(routes);
     this.rejected.clear();
-    if (this.waitingForRoom.size > 0) this.capacity = Math.max(this.capacity, this.used + this.waitingForRoom.size);
+    this.quota.reopen(this.used);
     const findings: DriftFinding[] = [];
     if (!before) return findings;
-    for (const [dest, want] of this.desired) {
+    for (const [dest, want] of this.desired.map) {
       const had = before.get(dest);
-      const has = this.actual.get(dest);
+      const has = this.observed.get(dest);
       const hadOurs = had && this.opts.isOwned(had) && had.nexthop === want.nexthop;
       if (!hadOurs) continue;
       if (!has) findings.push({ kind: 'missing', destination: dest, owner: want.owner });
       else if (this.opts.isOwned(has) && (has.nexthop !== want.nexthop || has.description !== want.description)) findings.push({ kind: 'changed', destination: dest, owner: want.owner });
     }
-    for (const [dest, has] of this.actual) {
+    for (const [dest, has] of this.observed.entries()) {
       if (!this.desired.has(dest) && this.opts.isOwned(has) && this.opts.inPool(dest) && !this.opts.keep?.(has)) findings.push({ kind: 'orphaned', destination: dest });
     }
     return findings;
@@ -277,12 +258,19 @@ export class RouteTable {
     this.next = undefined;
   }
 
-  private arm(): void {
+  private arm(delayMs = this.opts.batchWindowMs): void {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
-    }, this.opts.batchWindowMs);
+    }, delayMs);
+  }
+
+  /** Wanted destinations whose entry of ours the cloud still shows as pending. */
+  private pendingDestinations(): Set<string> {
+    const out = new Set<string>();
+    for (const [dest] of this.desired.map) if (this.observed.get(dest)?.state === 'pending') out.add(dest);
+    return out;
   }
 
   private async run(): Promise<void> {
@@ -291,26 +279,35 @@ export class RouteTable {
     this.flushing = true;
     this.touched = new Set();
     const conflictsBefore = new Set(this.conflicts.keys());
-    const waitingBefore = new Set(this.waitingForRoom);
+    const waitingBefore = new Set(this.quota.waiting);
+    const pendingBefore = this.pendingDestinations();
     try {
       await this.flushNow();
     } catch {
       // Per-destination outcomes carry the error; a failed read is retried by the next flush.
     } finally {
       for (const d of this.conflicts.keys()) if (!conflictsBefore.has(d)) this.touchDest(d);
-      for (const d of this.waitingForRoom) if (!waitingBefore.has(d)) this.touchDest(d);
+      for (const d of this.quota.waiting) if (!waitingBefore.has(d)) this.touchDest(d);
+      const pending = this.pendingDestinations();
+      for (const d of pendingBefore) if (!pending.has(d)) this.touchDest(d);
       this.flushing = false;
       done?.resolve();
       if (this.touched.size > 0) this.opts.onSettled?.([...this.touched]);
       if (this.next) this.arm();
+      else if (pending.size > 0 && !this.stopped) {
+        // Entries the cloud is still programming: read the table again a moment later.
+        this.observed.stale = true;
+        this.next = deferred();
+        this.arm(this.opts.pendingPollMs ?? 1000);
+      }
     }
   }
 
   private async flushNow(): Promise<void> {
-    if (!this.actual || this.stale) await this.refresh();
+    if (!this.observed.loaded || this.observed.stale) await this.refresh();
     const { batch, conflicts, inPlace } = diffRoutes({
-      desired: this.desired,
-      actual: this.actual!.values(),
+      desired: this.desired.map,
+      actual: this.observed.all(),
       isOwned: this.opts.isOwned,
       inPool: this.opts.inPool,
       keep: this.opts.keep,
@@ -323,86 +320,45 @@ export class RouteTable {
     // back) has nothing left to retry: forget it, or the map grows with every host that went.
     const deleting = new Set(batch.del.map((d) => d.destination));
     for (const d of [...this.failed.keys()]) if (!this.desired.has(d) && !deleting.has(d)) this.failed.delete(d);
-    // send() keeps adds beyond the table's room waiting; the rest goes out in one call.
-    const hadWaiting = this.waitingForRoom.size > 0;
-    this.waitingForRoom.clear();
-    await this.send(batch);
-    if (hadWaiting && batch.del.length > 0 && this.waitingForRoom.size > 0) {
-      this.opts.onRoom?.([...this.waitingForRoom].map((d) => this.desired.get(d)?.owner).filter((o): o is string => !!o));
+    // The writer keeps adds beyond the table's room waiting; the rest goes out.
+    const hadWaiting = this.quota.waiting.size > 0;
+    this.quota.waiting.clear();
+    await this.writer.send(batch, this.sink);
+    if (hadWaiting && batch.del.length > 0 && this.quota.waiting.size > 0) {
+      this.opts.onRoom?.([...this.quota.waiting].map((d) => this.desired.get(d)?.owner).filter((o): o is string => !!o));
     }
   }
 
   private touchDest(dest: string): void {
-    const have = this.actual?.get(dest);
+    const have = this.observed.get(dest);
     const owner = this.desired.get(dest)?.owner ?? (have ? this.opts.ownerOf?.(have) : undefined);
     if (owner) this.touched.add(owner);
   }
 
-  /**
-   * Sends a batch; on a final refusal splits it to find the changes the cloud refuses. Returns
-   * false when a retryable failure stopped it: what was not sent waits for the next flush, which
-   * re-reads the table first when the failure left it uncertain.
-   */
-  private async send(batch: RouteBatch): Promise<boolean> {
-    // Adds that no longer fit (the quota may have been learned a moment ago) wait for room.
-    const room = Math.max(0, this.capacity - this.used + batch.del.length);
-    if (batch.add.length > room) for (const a of batch.add.splice(room)) this.waitingForRoom.add(a.destination);
-    if (batchSize(batch) === 0) return true;
-    for (const d of destinationsOf(batch)) this.touchDest(d);
-    await this.opts.gate.wait();
-    if (this.consecutiveFailures > 0) this.opts.onRetry?.();
-    try {
-      await this.provider.applyRoutes(this.id, batch);
-      this.writes++;
-      this.consecutiveFailures = 0;
-      this.opts.onBatch?.(batchSize(batch));
-      applyBatch(this.actual!, batch);
+  /** What each write result does to this table's state. */
+  private readonly sink: WriteSink = {
+    fit: (batch) => this.quota.fit(batch, this.used),
+    sending: (batch) => {
+      for (const d of destinationsOf(batch)) this.touchDest(d);
+    },
+    applied: (batch: RouteBatch) => {
+      this.observed.applied(batch, this.provider.capabilities.asyncRoutes);
       for (const d of destinationsOf(batch)) this.failed.delete(d);
-      return true;
-    } catch (err) {
-      // Refused by the write fence (this replica is stopping or lost its lease): never sent.
-      if (isFencedError(err)) throw err;
-      this.writes++;
-      if (!isCloudError(err)) throw err;
-      if (err.retryable) {
-        this.retryLater(batch, err);
-        return false;
-      }
-      const dests = destinationsOf(batch);
-      if (dests.length > 1) {
-        const [a, b] = splitBatch(batch);
-        if (!(await this.send(a))) {
-          this.retryLater(b, this.failed.get(destinationsOf(a)[0] ?? '') ?? err);
-          return false;
-        }
-        return this.send(b);
-      }
-      const dest = dests[0]!;
-      if (err.kind === 'quota' && batch.add.length === 1) {
+    },
+    retryable: (batch, err) => {
+      // Throttling means the call was refused; anything else may have been applied.
+      if (err.kind !== 'throttled') this.observed.stale = true;
+      for (const d of destinationsOf(batch)) this.failed.set(d, err);
+    },
+    refused: (dest, batch, err) => {
+      if (err.kind === 'quota' && batch.add.some((a) => a.destination === dest)) {
         // The cloud's quota is lower than we thought: learn it, and wait for room.
-        this.capacity = this.used;
-        this.waitingForRoom.add(dest);
-        return true;
+        this.quota.learnFull(dest, this.used);
+        return;
       }
       const want = this.desired.get(dest);
       if (want) this.rejected.set(dest, { spec: want, error: err });
       else this.failed.set(dest, err);
-      return true;
-    }
-  }
-
-  /** A retryable failure: hold further calls, and report the batch's changes as failed. */
-  private retryLater(batch: RouteBatch, err: CloudError): void {
-    this.consecutiveFailures++;
-    // Throttling means the call was refused; anything else may have been applied.
-    if (err.kind !== 'throttled') this.stale = true;
-    // Throttling is per access key, so the gate holds every table's calls. The cloud advises a
-    // retry after 2-5 s; backing off further only delays convergence once the burst is over.
-    const n = Math.min(this.consecutiveFailures - 1, 4);
-    const base = err.kind === 'throttled' ? Math.min(10_000, 2000 * 2 ** n) : Math.min(5000, 1000 * 2 ** n);
-    const hold = Math.max(err.minRetryDelayMs, base) * (1 + Math.random() * 0.25);
-    this.opts.gate.hold(hold);
-    for (const d of destinationsOf(batch)) this.failed.set(d, err);
-  }
-
+    },
+  };
 }

@@ -4,6 +4,8 @@ import { CloudGate, RouteTable, type DriftFinding, type RouteOutcome, type Table
 
 export interface TableOutcome extends RouteOutcome {
   id: string;
+  /** The destination wanted in the table (for messages). */
+  destination?: string;
 }
 
 export class RouteTableSet {

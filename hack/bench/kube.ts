@@ -15,6 +15,7 @@ import {
 import { Agent, request } from 'node:https';
 import PQueue from 'p-queue';
 import type { HostNetwork } from '../../controller/api/types.js';
+import { shareConnections } from '../../controller/kube/connections.js';
 
 export const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
 const mergePatch = setHeaderOptions('Content-Type', 'application/merge-patch+json');
@@ -46,6 +47,7 @@ export class BenchKube {
   /** Requests this benchmark made (subtracted from the API server's counters). */
   readonly mine: RequestCounts = {};
   private readonly agent = new Agent({ rejectUnauthorized: false, keepAlive: true });
+  private readonly closeShared: () => void;
 
   constructor(
     kubeconfig: string,
@@ -54,8 +56,12 @@ export class BenchKube {
     readonly concurrency: number,
   ) {
     this.kc.loadFromFile(kubeconfig);
-    this.api = this.kc.makeApiClient(CustomObjectsApi);
-    this.core = this.kc.makeApiClient(CoreV1Api);
+    // Keep-alive connections, as the controller's (a TLS handshake per request would slow the
+    // creates and inflate the API floor with handshakes no controller needs).
+    const shared = shareConnections(this.kc);
+    this.closeShared = shared.close;
+    this.api = shared.kc.makeApiClient(CustomObjectsApi);
+    this.core = shared.kc.makeApiClient(CoreV1Api);
   }
 
   /** Runs fn over items with at most `concurrency` in flight; returns per-item completion times. */
@@ -70,6 +76,24 @@ export class BenchKube {
   async create(name: string, instanceID: string): Promise<void> {
     addCounts(this.mine, 'POST hostnetworks');
     await this.api.createClusterCustomObject({ ...HN, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name }, spec: { instanceID } } });
+  }
+
+  /** A create that returns the stored object (the API floor needs its resourceVersion). */
+  async createObject(name: string, instanceID: string): Promise<HostNetwork> {
+    addCounts(this.mine, 'POST hostnetworks');
+    return (await this.api.createClusterCustomObject({ ...HN, body: { apiVersion: 'hostnet.io/v1alpha1', kind: 'HostNetwork', metadata: { name }, spec: { instanceID } } })) as HostNetwork;
+  }
+
+  /** A merge patch of the object (the API floor's finalizer write, as the controller makes it). */
+  async patchFloor(name: string, body: object): Promise<void> {
+    addCounts(this.mine, 'PATCH hostnetworks');
+    await this.api.patchClusterCustomObject({ ...HN, name, body }, mergePatch);
+  }
+
+  /** A merge patch of the status subresource (the API floor's status write, as the controller makes it). */
+  async patchFloorStatus(name: string, body: object): Promise<void> {
+    addCounts(this.mine, 'PATCH hostnetworks/status');
+    await this.api.patchClusterCustomObjectStatus({ ...HN, name, body }, mergePatch);
   }
 
   async setInstance(name: string, instanceID: string): Promise<void> {
@@ -143,6 +167,7 @@ export class BenchKube {
 
   close(): void {
     this.agent.destroy();
+    this.closeShared();
   }
 }
 

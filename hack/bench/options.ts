@@ -24,8 +24,31 @@ export interface BenchOptions {
   outDir: string;
   /** Extra controller flags (repeatable --controller-arg). */
   controllerArgs: string[];
+  /** Extra node options for the controller process (repeatable --controller-node-option, via NODE_OPTIONS). */
+  controllerNodeOptions: string[];
   verbose: boolean;
   quick: boolean;
+  /** Route scenarios to run, in their fixed order (cold start always runs). */
+  scenarios: Scenario[];
+  /** Skip the API-server floor measured before each size's cold start. */
+  skipApiFloor: boolean;
+  /** Folder for a CPU profile (node --cpu-prof) of each size's cold start; '' = none. */
+  cpuProfileDir: string;
+  /** Folder for heap snapshots of the controller once each size's cold start has converged; '' = none. */
+  heapSnapshotDir: string;
+}
+
+export const SCENARIOS = ['cold', 'migration', 'drift', 'restart', 'churn'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** The controller's --workers (the API floor's concurrency): the last --controller-arg wins, else the default 32. */
+export function controllerWorkers(o: BenchOptions): number {
+  let w = 32;
+  for (const a of o.controllerArgs) {
+    const m = /^--workers=(\d+)$/.exec(a);
+    if (m) w = Number(m[1]);
+  }
+  return w;
 }
 
 export const HELP = `Usage: npx tsx hack/bench.ts [options]      (make bench)
@@ -51,7 +74,15 @@ Options:
   --max-batch 0            largest batch assumed by the floor (0: no cap, one call per table)
   --budget 75              total time budget in minutes; scenarios that would start after it are skipped
   --controller-arg ARG     extra controller flag (repeatable), e.g. --controller-arg=--workers=32
+  --controller-node-option OPT  extra node option for the controller (repeatable, through NODE_OPTIONS),
+                           e.g. --controller-node-option=--max-semi-space-size=4
   --out bench-results      results folder (JSON: <date>.json and latest.json)
+  --scenarios LIST         route scenarios to run (default cold,migration,drift,restart,churn; cold always runs)
+  --skip-api-floor         skip the API-server floor (measured before each size's cold start, same API server)
+  --cpu-profile DIR        write a CPU profile (node --cpu-prof) of each size's cold start into DIR, plus
+                           a summary of the top functions by self time (hack/bench/cpuprofile.ts)
+  --heap-snapshot DIR      write a heap snapshot of the controller once each size's cold start has
+                           converged into DIR, plus a summary by constructor (hack/bench/heapsnapshot.ts)
   --skip-allocator         skip the allocator micro-benchmark
   --skip-build             use the existing dist/ (no tsc)
   --quick                  --sizes 100 --nic-sizes 100 --resync 15 --churn-seconds 15
@@ -90,8 +121,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     skipBuild: false,
     outDir: 'bench-results',
     controllerArgs: [],
+    controllerNodeOptions: [],
     verbose: false,
     quick: false,
+    scenarios: [...SCENARIOS],
+    skipApiFloor: false,
+    cpuProfileDir: '',
+    heapSnapshotDir: '',
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -99,7 +135,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const flagOnly = ['help', 'skip-allocator', 'skip-build', 'quick', 'verbose'];
+    const flagOnly = ['help', 'skip-allocator', 'skip-build', 'quick', 'verbose', 'skip-api-floor'];
     const value = flagOnly.includes(name) ? undefined : eq > 0 ? a.slice(eq + 1) : argv[++i];
     explicit.add(name);
     switch (name) {
@@ -146,9 +182,31 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         if (!value) throw new Error('--controller-arg needs a value');
         o.controllerArgs.push(value);
         break;
+      case 'controller-node-option':
+        if (!value) throw new Error('--controller-node-option needs a value');
+        o.controllerNodeOptions.push(value);
+        break;
       case 'out':
         if (!value) throw new Error('--out needs a folder');
         o.outDir = value;
+        break;
+      case 'scenarios': {
+        const want = (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = want.filter((x) => !(SCENARIOS as readonly string[]).includes(x));
+        if (bad.length) throw new Error(`--scenarios: unknown ${bad.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+        o.scenarios = SCENARIOS.filter((x) => x === 'cold' || want.includes(x));
+        break;
+      }
+      case 'skip-api-floor':
+        o.skipApiFloor = true;
+        break;
+      case 'cpu-profile':
+        if (!value) throw new Error('--cpu-profile needs a folder');
+        o.cpuProfileDir = value;
+        break;
+      case 'heap-snapshot':
+        if (!value) throw new Error('--heap-snapshot needs a folder');
+        o.heapSnapshotDir = value;
         break;
       case 'skip-allocator':
         o.skipAllocator = true;
@@ -188,7 +246,11 @@ export function estimate(o: BenchOptions): { total: number; parts: { what: strin
     const restart = 5 + n / 150;
     const churn = o.churnSeconds + 20 + n / 300;
     const cleanup = 5 + n / 250;
-    parts.push({ what: `N=${n} routes (cold, migrate, drift, restart, churn)`, seconds: Math.round(cold + migrate + drift + restart + churn + cleanup) });
+    // The API floor: N creates and N × (finalizer + status) patches, then N deletes.
+    const apiFloor = o.skipApiFloor ? 0 : 5 + n / 50;
+    const has = (s: Scenario): number => (o.scenarios.includes(s) ? 1 : 0);
+    const total = apiFloor + cold + has('migration') * migrate + has('drift') * drift + has('restart') * restart + has('churn') * churn + cleanup;
+    parts.push({ what: `N=${n} routes (${o.skipApiFloor ? '' : 'API floor, '}${o.scenarios.join(', ')})`, seconds: Math.round(total) });
   }
   for (const n of o.nicSizes) parts.push({ what: `N=${n} NIC cold start`, seconds: Math.round(10 + (4 * n) / Math.max(1, o.writesPerSecond) + n / 250) });
   return { total: parts.reduce((s, p) => s + p.seconds, 0), parts };

@@ -1,5 +1,5 @@
 // The stdout table, the README markdown table, and the machine description.
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import type { ScenarioResult } from './scenarios.js';
 import type { AllocatorResult } from './allocator.js';
 
@@ -9,6 +9,8 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   kernel: string;
+  /** 1, 5 and 15 minute load averages when the run started (the machine is shared: context for every figure). */
+  loadAverage: number[];
 }
 
 export function machine(): Machine {
@@ -18,6 +20,7 @@ export function machine(): Machine {
     memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
     kernel: release(),
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
@@ -33,7 +36,7 @@ function fmt(x: number): string {
 }
 
 export function textTable(results: ScenarioResult[]): string {
-  const head = ['N', 'scenario', 'status', 'wall s', 'floor s', 'x floor', 'per-route s', 'per-route/meas', 'p50 s', 'p99 s', 'reads', 'writes', 'floor W', 'throttled', 'URT ok', 'batch mean/max', 'apiserver req', 'CPU s', 'RSS MiB'];
+  const head = ['N', 'scenario', 'status', 'wall s', 'floor s', 'x floor', 'API floor s', 'wall/API floor', 'API W/host', 'per-route s', 'per-route/meas', 'p50 s', 'p99 s', 'reads', 'writes', 'floor W', 'throttled', 'URT ok', 'batch mean/max', 'apiserver req', 'CPU s', 'RSS MiB'];
   const rows = results.map((r) => [
     String(r.n),
     r.scenario,
@@ -41,6 +44,9 @@ export function textTable(results: ScenarioResult[]): string {
     fmt(r.wallSeconds),
     fmt(r.floor.seconds),
     fmt(r.ratios.wallVsFloor),
+    r.apiFloor ? fmt(r.apiFloor.seconds) : '–',
+    r.ratios.wallVsApiFloor !== undefined ? fmt(r.ratios.wallVsApiFloor) : '–',
+    fmt(r.apiserver.writesPerHost ?? 0),
     fmt(r.floor.perRouteSeconds),
     fmt(r.ratios.perRouteVsMeasured),
     fmt(r.perHost.p50),
@@ -96,15 +102,15 @@ function eventsOf(r: ScenarioResult): string {
 
 export function markdown(results: ScenarioResult[], m: Machine, flags: string, a?: AllocatorResult): string {
   const lines = [
-    `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}. Emulator: 50 ms ± 10 ms per call, 10 writes/s per AK. Controller flags: \`${flags}\`.`,
+    `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load average at start ${(m.loadAverage ?? []).join(' ')}, Node ${m.node}. Emulator: 50 ms ± 10 ms per call, 10 writes/s per AK. Controller flags: \`${flags}\`.`,
     '',
-    '| N | scenario | wall (s) | floor (s) | per-route (s) | p50 / p99 per host (s) | cloud reads / writes (floor) | throttled | route batch mean / max | API requests | Events | CPU (s) | peak RSS (MiB) |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | scenario | wall (s) | floor (s) | API floor (s) | wall / API floor | API writes / host | per-route (s) | p50 / p99 per host (s) | cloud reads / writes (floor) | throttled | route batch mean / max | API requests | Events | CPU (s) | peak RSS (MiB) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const st = r.status === 'ok' ? '' : ` (${r.status})`;
     lines.push(
-      `| ${r.n} | ${r.scenario}${st} | ${fmt(r.wallSeconds)} | ${fmt(r.floor.seconds)} | ${fmt(r.floor.perRouteSeconds)} | ${r.perHost.count ? `${fmt(r.perHost.p50)} / ${fmt(r.perHost.p99)}` : '–'} | ${r.cloud.reads} / ${r.cloud.writes} (${r.floor.writeCalls}) | ${r.cloud.throttled} | ${r.cloud.updateRouteTable.batchMean} / ${r.cloud.updateRouteTable.batchMax} | ${r.apiserver.controllerRequests} | ${eventsOf(r)} | ${fmt(r.controller.cpuSeconds)} | ${fmt(r.controller.peakRssMiB)} |`,
+      `| ${r.n} | ${r.scenario}${st} | ${fmt(r.wallSeconds)} | ${fmt(r.floor.seconds)} | ${r.apiFloor ? fmt(r.apiFloor.seconds) : '–'} | ${r.ratios.wallVsApiFloor !== undefined ? fmt(r.ratios.wallVsApiFloor) : '–'} | ${fmt(r.apiserver.writesPerHost ?? 0)} | ${fmt(r.floor.perRouteSeconds)} | ${r.perHost.count ? `${fmt(r.perHost.p50)} / ${fmt(r.perHost.p99)}` : '–'} | ${r.cloud.reads} / ${r.cloud.writes} (${r.floor.writeCalls}) | ${r.cloud.throttled} | ${r.cloud.updateRouteTable.batchMean} / ${r.cloud.updateRouteTable.batchMax} | ${r.apiserver.controllerRequests} | ${eventsOf(r)} | ${fmt(r.controller.cpuSeconds)} | ${fmt(r.controller.peakRssMiB)} |`,
     );
   }
   if (a) {

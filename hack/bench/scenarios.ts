@@ -7,8 +7,12 @@ import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } fr
 import type { HostNetwork } from '../../controller/api/types.js';
 import { BenchKube, Tracker, diffCounts, isReady, type RequestCounts } from './kube.js';
 import { callSeconds, nicFloor, percentile, round, routeFloor, summarizeCalls, type CallSummary, type CloudSettings, type Floor } from './floors.js';
-import { ProcWindowMeter, type ProcWindow } from './proc.js';
+import { ProcWindowMeter, cpuSeconds, type ProcWindow } from './proc.js';
 import type { BenchOptions } from './options.js';
+import type { ApiFloor } from './apifloor.js';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const TABLE = SEED.routeTableId;
 const INSTALLATION = 'default';
@@ -25,16 +29,26 @@ export interface ScenarioResult {
   wallSeconds: number;
   perHost: { count: number; p50: number; p99: number; max: number };
   cloud: CallSummary;
-  apiserver: { controllerRequests: number; byKind: RequestCounts };
+  apiserver: {
+    controllerRequests: number;
+    byKind: RequestCounts;
+    /** The controller's POST/PUT/PATCH/DELETE requests (Events and ledger included) per affected host. */
+    writesPerHost: number;
+    requestsPerHost: number;
+    /** kube-apiserver's CPU seconds (utime+stime) over the scenario. */
+    cpuSeconds?: number;
+  };
+  /** The API-server floor of this size (cold start rows): see apifloor.ts. */
+  apiFloor?: ApiFloor;
   controller: ProcWindow;
   floor: Floor;
-  ratios: { wallVsFloor: number; writesVsFloor: number; perRouteVsMeasured: number };
+  ratios: { wallVsFloor: number; writesVsFloor: number; perRouteVsMeasured: number; wallVsApiFloor?: number };
   details: Record<string, unknown>;
 }
 
 export class ScenarioTimeout extends Error {}
 
-function serverId(i: number): string {
+export function serverId(i: number): string {
   return `b0a70000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 }
 
@@ -65,8 +79,12 @@ export interface Env {
   bk: BenchKube;
   tracker: Tracker;
   deadline: number;
+  /** kube-apiserver's pid (its CPU seconds per scenario), when found. */
+  apiPid?: number;
   log(line: string): void;
 }
+
+const WRITE_VERBS = /^(POST|PUT|PATCH|DELETE) /;
 
 /** One size: its emulator, its controller, the hosts it created. */
 export class SizeRun {
@@ -80,6 +98,10 @@ export class SizeRun {
   private nextHost = 0;
   readonly results: ScenarioResult[] = [];
   private ctlArgs: string[] = [];
+  /** The running controller records a CPU profile (--cpu-profile) not yet written. */
+  private profiled = false;
+  /** Measured before this size's cold start (bench.ts); attached to the cold start row. */
+  apiFloor?: ApiFloor;
 
   constructor(
     readonly env: Env,
@@ -113,8 +135,85 @@ export class SizeRun {
       `--source-dest-check=${this.nic ? 'disable' : 'off'}`,
       ...o.controllerArgs,
     ];
-    this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: emulatorEnv(), compiled: true, waitReady: true, waitLeader: true });
+    this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: this.ctlEnv({ profile: true }), compiled: true, waitReady: true, waitLeader: true });
     this.meter = new ProcWindowMeter(this.ctl.proc.pid!);
+  }
+
+  /**
+   * The controller's environment; with --cpu-profile the first controller of a size (the cold
+   * start's) runs under node --cpu-prof, with --heap-snapshot every one writes a snapshot on
+   * SIGWINCH (SIGUSR2 is the controller's own state dump, SIGUSR1 node's inspector).
+   */
+  private ctlEnv(o: { profile: boolean }): Record<string, string> {
+    const { cpuProfileDir, heapSnapshotDir } = this.env.opts;
+    const node: string[] = [];
+    const extra: Record<string, string> = {};
+    // node refuses --cpu-prof in NODE_OPTIONS: cpu-profiler.mjs records the same profile.
+    if (o.profile && cpuProfileDir) {
+      this.profiled = true;
+      node.push(`--import=${pathToFileURL(join(import.meta.dirname, 'cpu-profiler.mjs')).href}`);
+      extra.HOSTNET_BENCH_CPU_PROFILE = this.profileFile();
+    }
+    if (heapSnapshotDir) node.push('--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${this.dir(heapSnapshotDir)}`);
+    node.push(...this.env.opts.controllerNodeOptions);
+    const inherited = process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : '';
+    return { ...emulatorEnv(), ...extra, ...(node.length ? { NODE_OPTIONS: inherited + node.join(' ') } : {}) };
+  }
+
+  private profileFile(): string {
+    return join(this.dir(this.env.opts.cpuProfileDir), `N${this.n}${this.nic ? '-nic' : ''}-cold-start.cpuprofile`);
+  }
+
+  private dir(d: string): string {
+    const abs = resolve(d);
+    mkdirSync(abs, { recursive: true });
+    return abs;
+  }
+
+  /**
+   * --cpu-profile: ends the profile of the controller (started with the process, cpu-profiler.mjs)
+   * by SIGPWR; the controller keeps running. Returns the profile's path once written.
+   */
+  async endCpuProfile(): Promise<string | undefined> {
+    if (!this.env.opts.cpuProfileDir || !this.profiled) return undefined;
+    this.profiled = false;
+    const file = this.profileFile();
+    this.ctl.proc.kill('SIGPWR');
+    const t0 = Date.now();
+    while (!existsSync(file)) {
+      if (this.ctl.proc.exitCode !== null) throw new Error(`the controller exited (${this.ctl.proc.exitCode}) before writing ${file}`);
+      if (Date.now() - t0 > 120_000) throw new Error(`no CPU profile ${file} after 120 s`);
+      await sleep(250);
+    }
+    return file;
+  }
+
+  /** --heap-snapshot: the controller writes a heap snapshot now; returns its path once complete. */
+  async heapSnapshot(label: string): Promise<string | undefined> {
+    const dir = this.env.opts.heapSnapshotDir;
+    if (!dir) return undefined;
+    const abs = this.dir(dir);
+    const pid = this.ctl.proc.pid!;
+    const before = new Set(readdirSync(abs));
+    this.ctl.proc.kill('SIGWINCH');
+    const t0 = Date.now();
+    let file: string | undefined;
+    let lastSize = -1;
+    for (;;) {
+      if (Date.now() - t0 > 300_000) throw new Error('no heap snapshot after 300 s');
+      await sleep(500);
+      file ??= readdirSync(abs).find((f) => !before.has(f) && f.includes(`.${pid}.`) && f.endsWith('.heapsnapshot'));
+      if (!file) continue;
+      // Node writes the snapshot on its main thread: once it answers /metrics again and the size
+      // holds still, the file is complete.
+      const size = statSync(join(abs, file)).size;
+      const answers = await fetch(this.ctl.metricsUrl).then((r) => r.ok, () => false);
+      if (answers && size === lastSize) break;
+      lastSize = size;
+    }
+    const target = join(abs, `N${this.n}${this.nic ? '-nic' : ''}-${label}.heapsnapshot`);
+    renameSync(join(abs, file), target);
+    return target;
   }
 
   get controllerArgs(): string[] {
@@ -150,6 +249,7 @@ export class SizeRun {
     const seq = this.emu.lastSeq;
     const apiBefore = await bk.requestTotals();
     const mineBefore = { ...bk.mine };
+    const apiCpu0 = this.env.apiPid ? cpuSeconds(this.env.apiPid) : undefined;
     this.meter.start();
     let status: ScenarioResult['status'] = 'ok';
     let error: string | undefined;
@@ -170,6 +270,7 @@ export class SizeRun {
       }
     }
     const proc = this.meter.stop();
+    const apiCpu1 = this.env.apiPid ? cpuSeconds(this.env.apiPid) : undefined;
     const calls = summarizeCalls(this.emu.callsSince(seq));
     const eventsLagSeconds = await this.eventsWritten(name);
     const apiAfter = await bk.requestTotals();
@@ -183,6 +284,10 @@ export class SizeRun {
     for (const k of Object.keys(byKind)) if (k.endsWith(' leases')) delete byKind[k];
     for (const [k, v] of Object.entries(byKind)) if (v <= 0 || k.startsWith('WATCH')) delete byKind[k];
     const controllerRequests = Object.values(byKind).reduce((s, v) => s + v, 0);
+    const controllerWrites = Object.entries(byKind)
+      .filter(([k]) => WRITE_VERBS.test(k))
+      .reduce((s, [, v]) => s + v, 0);
+    const apiFloor = name.endsWith('cold start') ? this.apiFloor : undefined;
     const ms = out.perHostMs;
     const res: ScenarioResult = {
       scenario: name,
@@ -193,13 +298,21 @@ export class SizeRun {
       wallSeconds: round(out.wallSeconds),
       perHost: { count: ms.length, p50: round(percentile(ms, 50) / 1000), p99: round(percentile(ms, 99) / 1000), max: round(Math.max(0, ...ms) / 1000) },
       cloud: calls,
-      apiserver: { controllerRequests, byKind },
+      apiserver: {
+        controllerRequests,
+        byKind,
+        writesPerHost: affected > 0 ? round(controllerWrites / affected, 2) : 0,
+        requestsPerHost: affected > 0 ? round(controllerRequests / affected, 2) : 0,
+        ...(apiCpu0 !== undefined && apiCpu1 !== undefined ? { cpuSeconds: round(apiCpu1 - apiCpu0, 1) } : {}),
+      },
+      ...(apiFloor ? { apiFloor } : {}),
       controller: proc,
       floor,
       ratios: {
         wallVsFloor: floor.seconds > 0 ? round(out.wallSeconds / floor.seconds, 1) : 0,
         writesVsFloor: floor.writeCalls > 0 ? round(calls.writes / floor.writeCalls, 1) : calls.writes,
         perRouteVsMeasured: out.wallSeconds > 0 ? round(floor.perRouteSeconds / out.wallSeconds, 2) : 0,
+        ...(apiFloor && apiFloor.seconds > 0 ? { wallVsApiFloor: round(out.wallSeconds / apiFloor.seconds, 2) } : {}),
       },
       details: { ...(out.details ?? {}), eventsLagSeconds },
     };
@@ -207,7 +320,8 @@ export class SizeRun {
     log(
       `  ${name} N=${this.n}: ${res.status} wall ${res.wallSeconds}s (floor ${floor.seconds}s, per-route ${floor.perRouteSeconds}s), p50 ${res.perHost.p50}s p99 ${res.perHost.p99}s, ` +
         `cloud ${calls.reads}R/${calls.writes}W (${calls.throttled} throttled), UpdateRouteTable ${calls.updateRouteTable.ok} ok (batch mean ${calls.updateRouteTable.batchMean}), ` +
-        `apiserver ${controllerRequests}, cpu ${proc.cpuSeconds}s, rss ${proc.peakRssMiB} MiB`,
+        `apiserver ${controllerRequests} (${res.apiserver.requestsPerHost}/host, writes ${res.apiserver.writesPerHost}/host${res.apiserver.cpuSeconds !== undefined ? `, its CPU ${res.apiserver.cpuSeconds}s` : ''})` +
+        `${apiFloor ? `, API floor ${apiFloor.seconds}s (wall/API floor ${res.ratios.wallVsApiFloor})` : ''}, cpu ${proc.cpuSeconds}s, rss ${proc.peakRssMiB} MiB`,
     );
     return res;
   }
@@ -416,7 +530,7 @@ export class SizeRun {
       this.meter.beforeKill();
       const t0 = Date.now();
       await this.ctl.kill();
-      this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: emulatorEnv(), compiled: true, waitReady: false });
+      this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: this.ctlEnv({ profile: false }), compiled: true, waitReady: false });
       this.meter.switchTo(this.ctl.proc.pid!);
       let readyAt = 0;
       let okReconciles = 0;

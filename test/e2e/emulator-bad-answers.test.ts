@@ -5,7 +5,7 @@ import { startEmulatorStack, type EmulatorStack } from '../helpers/controller.js
 import { cond, createHn, dumpLogs, ECS1, ECS2, ECS3, getHn, hostNetwork, isReady, logLines, patchSpec } from '../helpers/invariants.js';
 import { waitFor } from '../helpers/kube.js';
 import { SEED } from '../emulator/server.js';
-import { createHuaweiProvider } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider } from '../../controller/provider/huawei/provider.js';
 
 const TABLE = SEED.routeTableId;
 const WRONG_SK = 'revoked-secret-key-that-is-not-the-right-one-0000';

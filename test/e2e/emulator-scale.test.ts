@@ -141,7 +141,7 @@ describe('e2e at scale: faults and quota (controller + emulator + API server)', 
       const next = updates.find((c) => c.seq > t.seq);
       if (next) assert.ok(Date.parse(next.time) - Date.parse(t.time) >= 1900, `write ${next.seq} came ${Date.parse(next.time) - Date.parse(t.time)} ms after a 429`);
     }
-    assert.ok(Number(await ctl!.metric('hostnet_cloud_throttled_total', { operation: 'UpdateRouteTable' })) >= 1, 'throttles counted');
+    assert.ok(Number(await ctl!.metric('hostnet_cloud_throttled_total', { provider: 'huaweicloud', operation: 'routes.apply' })) >= 1, 'throttles counted');
     assert.equal(ctl!.proc.exitCode, null, 'no crash');
   });
 

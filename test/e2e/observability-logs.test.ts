@@ -169,7 +169,7 @@ describe('e2e: logs, secrets and kubectl describe', function () {
         assert.ok(!l.includes('{"level"'), l);
       }
       assert.ok(text.some((l) => / INFO {2}block assigned hostnetwork=ecs-1 podCIDR=10\.0\.2\.0\/24/.test(l)), text.join('\n'));
-      const update = text.find((l) => / DEBUG cloud call operation=UpdateRouteTable /.test(l));
+      const update = text.find((l) => / DEBUG cloud call provider=huaweicloud operation=routes\.apply /.test(l));
       assert.ok(update, 'the route table write is logged at debug');
       assert.match(update, new RegExp(`durationMs=\\d+ table=${SEED.routeTableId} add=2 mod=0 del=0`));
     });

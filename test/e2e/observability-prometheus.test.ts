@@ -91,7 +91,7 @@ describe('e2e: a real Prometheus scrapes the controller during the seed scenario
   it('answers the operator questions from the scraped series', async () => {
     await until(`hostnet_hostnetworks{job="${JOB}",condition="Ready",status="True"}`, (s) => s.length === 1 && s[0]!.value === 2, 'two Ready HostNetworks');
     await until(`hostnet_hostnetworks{job="${JOB}",condition="Ready",status="False"}`, (s) => s.length === 1 && s[0]!.value === 0, 'no not-Ready HostNetwork');
-    const updates = await until(`hostnet_cloud_requests_total{operation="UpdateRouteTable",outcome="success"}`, (s) => s.length === 1 && s[0]!.value > 0);
+    const updates = await until(`hostnet_cloud_requests_total{provider="huaweicloud",operation="routes.apply",outcome="success"}`, (s) => s.length === 1 && s[0]!.value > 0);
     assert.equal(updates[0]!.metric.code, undefined, 'no error code on a success (an empty label is no label)');
     await until('hostnet_leader', (s) => s.length === 1 && s[0]!.value === 1, 'the leader');
     await until(`hostnet_routes_owned{table="${SEED.routeTableId}"}`, (s) => s.length === 1 && s[0]!.value === 2, 'two owned routes');
@@ -105,12 +105,12 @@ describe('e2e: a real Prometheus scrapes the controller during the seed scenario
     // (A labelled counter has no series until its first increment, hence `or vector(0)`.)
     await until('sum(rate(hostnet_reconcile_total{result="error"}[1m])) or vector(0)', (s) => s.length === 1 && s[0]!.value === 0, 'no reconcile errors');
     // Latency histograms are usable: a quantile over the table reads of every resync is a
-    // finite number. (Not over UpdateRouteTable: its series is born with the first call, so
+    // finite number. (Not over routes.apply: its series is born with the first call, so
     // Prometheus never sees it increase when nothing changes afterwards.)
     await until(
-      'histogram_quantile(0.9, sum by (le) (rate(hostnet_cloud_request_duration_seconds_bucket{operation="ShowRouteTable"}[1m])))',
+      'histogram_quantile(0.9, sum by (le) (rate(hostnet_cloud_request_duration_seconds_bucket{provider="huaweicloud",operation="routes.list"}[1m])))',
       (s) => s.length === 1 && Number.isFinite(s[0]!.value) && s[0]!.value > 0,
-      'p90 ShowRouteTable latency',
+      'p90 routes.list latency',
     );
     await until('time() - hostnet_last_full_sync_timestamp_seconds', (s) => s.length === 1 && s[0]!.value >= 0 && s[0]!.value < 60, 'a recent full sync');
     await until('hostnet_build_info', (s) => s.length === 1 && /^\d+\.\d+\.\d+/.test(s[0]!.metric.version ?? ''), 'the version');

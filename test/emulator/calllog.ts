@@ -27,19 +27,20 @@ export interface CallRecord {
   fault?: 'failNext' | 'errorRate' | 'timeout' | 'reset' | `badBody:${string}`;
 }
 
-export class CallLog {
+/** The call log; an emulator with its own record fields (the Alibaba one) passes its record type. */
+export class CallLog<R extends CallRecord = CallRecord> {
   /** Live list; cleared in place so references held by tests stay valid. */
-  readonly records: CallRecord[] = [];
+  readonly records: R[] = [];
   private nextSeq = 1;
 
-  add(entry: Omit<CallRecord, 'seq'>): CallRecord {
-    const record: CallRecord = { seq: this.nextSeq++, ...entry };
+  add(entry: Omit<R, 'seq'>): R {
+    const record = { seq: this.nextSeq++, ...entry } as R;
     this.records.push(record);
     return record;
   }
 
   /** Records with seq > `seq`, optionally of one operation. */
-  since(seq = 0, operation?: string): CallRecord[] {
+  since(seq = 0, operation?: string): R[] {
     return this.records.filter((r) => r.seq > seq && (operation === undefined || r.operation === operation));
   }
 

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { handleAdmin } from './admin.js';
+import { holdResponse, isLoopback, readBody, sleep } from './common/http.js';
 import { injectedError, matchOperation, Query, renderError, type ApiOperation } from './api.js';
 import { Authenticator, DEFAULT_AUTH_OPTIONS } from './auth.js';
 import { parseJson } from './bodies.js';
@@ -96,29 +97,6 @@ export interface Emulator {
 }
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
-const MAX_BODY = 1 << 20;
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
   const text = status === 204 ? '' : JSON.stringify(body);
@@ -426,17 +404,7 @@ class EmulatorImpl implements Emulator {
 
   /** Holds a request for `ms`, or until the client gives up (or the emulator closes) when undefined. */
   private hold(res: ServerResponse, ms: number | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const release = (): void => {
-        if (timer) clearTimeout(timer);
-        this.held.delete(release);
-        resolve();
-      };
-      this.held.add(release);
-      res.once('close', release);
-      if (ms !== undefined) timer = setTimeout(release, ms);
-    });
+    return holdResponse(res, ms, this.held);
   }
 }
 

@@ -7,6 +7,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export interface FreezableProxy {
   /** The proxy listens on 127.0.0.1:port. */
   port: number;
+  /** Client connections accepted so far (each one is a TCP connect, and with TLS a handshake). */
+  readonly accepted: number;
   freeze(): void;
   heal(): void;
   close(): Promise<void>;
@@ -32,7 +34,9 @@ export async function startFreezableProxy(target: { host: string; port: number }
     });
   };
 
+  let accepted = 0;
   const server: Server = createServer((client) => {
+    accepted++;
     track(client);
     const upstream = (): void => {
       if (client.destroyed) return;
@@ -60,6 +64,9 @@ export async function startFreezableProxy(target: { host: string; port: number }
 
   return {
     port: address.port,
+    get accepted() {
+      return accepted;
+    },
     freeze: () => {
       frozen = true;
     },

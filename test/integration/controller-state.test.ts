@@ -49,7 +49,7 @@ describe('controller: per-host and per-table state shrinks (in-process, real API
     // Routes of an earlier run: two hosts whose status is lost, and one whose host is long gone.
     const rtb = provider.tables.get('rtb-1')!;
     for (const [owner, dest] of [['rec-0', '10.0.200.0/24'], ['rec-1', '10.0.201.0/24'], ['ghost', '10.0.202.0/24']] as const) {
-      rtb.set(dest, { destination: dest, type: 'ecs', nexthop: ECS1, description: markFor('default', owner) });
+      rtb.set(dest, { destination: dest, kind: 'host', nexthop: ECS1, description: markFor('default', owner) });
     }
     await createHn(kc, hostNetwork('rec-0', { instanceID: ECS1 }));
     await createHn(kc, hostNetwork('rec-1', { instanceID: ECS1 }));

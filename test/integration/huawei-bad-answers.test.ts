@@ -2,10 +2,10 @@
 // real SDK, against the emulator's bad-answer faults and its AK lockout.
 import assert from 'node:assert/strict';
 import { startEmulator, SEED, type Emulator } from '../emulator/server.js';
-import { createHuaweiProvider, type HuaweiCloudProvider, type ProviderLogger } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider, type HuaweiCloudProvider, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
 import { AuthBackoff } from '../../controller/provider/auth-backoff.js';
 import { CloudError } from '../../controller/provider/errors.js';
-import { MAX_RESPONSE_BYTES } from '../../controller/provider/huawei-sdk.js';
+import { MAX_RESPONSE_BYTES } from '../../controller/provider/huawei/sdk.js';
 import type { BadBodyKind } from '../emulator/faults.js';
 
 const TABLE = SEED.routeTableId;

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, SEED, type Emulator } from '../emulator/server.js';
-import { createHuaweiProvider, type HuaweiCloudProvider, type ProviderLogger } from '../../controller/provider/huawei.js';
-import { loadCredentials } from '../../controller/provider/credentials.js';
+import { createHuaweiProvider, type HuaweiCloudProvider, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
+import { loadCredentials } from '../../controller/provider/huawei/credentials.js';
 import { waitFor } from '../helpers/kube.js';
 
 const TABLE = SEED.routeTableId;

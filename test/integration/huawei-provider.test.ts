@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { startEmulator, SEED, type Emulator } from '../emulator/server.js';
-import { createHuaweiProvider, type HuaweiCloudProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider, type HuaweiCloudProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
 import { CloudError, type CloudErrorKind } from '../../controller/provider/errors.js';
 import { waitFor } from '../helpers/kube.js';
 
@@ -93,8 +93,8 @@ describe('huawei provider against the emulator', function () {
       emu.addRoute(TABLE, { destination: '10.0.9.0/24', type: 'ecs', nexthop: ECS2.id, description: 'console' });
       const routes = await provider(emu).listRoutes(TABLE);
       assert.deepEqual(routes, [
-        { destination: SEED.vpcCidr, type: 'local', nexthop: '', description: '' },
-        { destination: '10.0.9.0/24', type: 'ecs', nexthop: ECS2.id, description: 'console' },
+        { destination: SEED.vpcCidr, kind: 'system', cloudType: 'local', nexthop: '', description: '' },
+        { destination: '10.0.9.0/24', kind: 'host', cloudType: 'ecs', nexthop: ECS2.id, description: 'console' },
       ]);
     });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { AuthBackoff } from '../../controller/provider/auth-backoff.js';
 import { CloudError } from '../../controller/provider/errors.js';
 
-const refused = (): CloudError => new CloudError({ kind: 'auth', operation: 'ShowRouteTable', httpStatus: 401, code: 'APIGW.0301', cloudMessage: 'Incorrect IAM authentication information' });
+const refused = (): CloudError => new CloudError({ kind: 'auth', operation: 'routes.list', httpStatus: 401, code: 'AuthFailure', cloudMessage: 'Incorrect IAM authentication information' });
 
 describe('auth backoff', () => {
   it('sends freely until a refusal, then waits 1, 2, 4 … minutes, at most 30', () => {
@@ -31,10 +31,10 @@ describe('auth backoff', () => {
     assert.equal(b.consecutiveFailures, 1);
     now = 60_000;
     assert.equal(b.admit('x').send, true);
-    const other = b.admit('UpdateRouteTable');
+    const other = b.admit('routes.apply');
     assert.equal(other.send, false, 'a second call while the probe is out');
-    assert.ok(!other.send && other.error.kind === 'auth' && other.error.operation === 'UpdateRouteTable');
-    assert.ok(!other.send && /refused the credentials 1 time\(s\) in a row \(APIGW\.0301: Incorrect IAM authentication information\); no new attempt before 1970-01-01T00:01:00\.000Z/.test(other.error.message), !other.send ? other.error.message : '');
+    assert.ok(!other.send && other.error.kind === 'auth' && other.error.operation === 'routes.apply');
+    assert.ok(!other.send && /refused the credentials 1 time\(s\) in a row \(AuthFailure: Incorrect IAM authentication information\); no new attempt before 1970-01-01T00:01:00\.000Z/.test(other.error.message), !other.send ? other.error.message : '');
     b.settled(); // the probe timed out: somebody else may probe
     assert.equal(b.admit('x').send, true);
     b.succeeded();

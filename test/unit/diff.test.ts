@@ -9,14 +9,14 @@ const ID = 'test';
 const pool = parseCidr('10.0.0.0/16')!;
 const mark = (name: string) => markFor(ID, name);
 const spec = (dest: string, nexthop: string, owner = nexthop): RouteSpec => ({ destination: dest, nexthop, description: mark(owner) });
-const ours = (dest: string, nexthop: string, owner = nexthop): CloudRoute => ({ ...spec(dest, nexthop, owner), type: 'ecs' });
-const local = (dest: string): CloudRoute => ({ destination: dest, type: 'local', nexthop: '', description: '' });
+const ours = (dest: string, nexthop: string, owner = nexthop): CloudRoute => ({ ...spec(dest, nexthop, owner), kind: 'host' });
+const local = (dest: string): CloudRoute => ({ destination: dest, kind: 'system', nexthop: '', description: '' });
 
 function diff(desired: RouteSpec[], actual: CloudRoute[], extra: Partial<DiffInput> = {}) {
   return diffRoutes({
     desired: new Map(desired.map((d) => [d.destination, d])),
     actual,
-    isOwned: (r) => r.type === 'ecs' && isOwnedBy(ID, r.description),
+    isOwned: (r) => r.kind === 'host' && isOwnedBy(ID, r.description),
     inPool: (d) => {
       const c = parseCidr(d, false);
       return c !== undefined && containsCidr(pool, c);
@@ -43,7 +43,7 @@ describe('routes/diff', () => {
   it('modifies our route in place when the next hop, the mark or the type differs', () => {
     const r = diff(
       [spec('10.0.1.0/24', 'i-new', 'h1'), spec('10.0.2.0/24', 'i-2', 'renamed'), spec('10.0.3.0/24', 'i-3')],
-      [ours('10.0.1.0/24', 'i-old', 'h1'), ours('10.0.2.0/24', 'i-2', 'h2'), { ...ours('10.0.3.0/24', 'i-3'), type: 'vip' }],
+      [ours('10.0.1.0/24', 'i-old', 'h1'), ours('10.0.2.0/24', 'i-2', 'h2'), { ...ours('10.0.3.0/24', 'i-3'), kind: 'other', cloudType: 'vip' }],
       { isOwned: (x) => isOwnedBy(ID, x.description) },
     );
     assert.deepEqual(
@@ -56,9 +56,9 @@ describe('routes/diff', () => {
   });
 
   it('a foreign route on a wanted destination is a conflict and never in the batch', () => {
-    const foreign: CloudRoute = { destination: '10.0.1.0/24', type: 'ecs', nexthop: 'i-someone', description: 'made by hand' };
-    const otherInstall: CloudRoute = { destination: '10.0.2.0/24', type: 'ecs', nexthop: 'i-x', description: markFor('other', 'h2') };
-    const unmarked: CloudRoute = { destination: '10.0.3.0/24', type: 'ecs', nexthop: 'i-y', description: '' };
+    const foreign: CloudRoute = { destination: '10.0.1.0/24', kind: 'host', nexthop: 'i-someone', description: 'made by hand' };
+    const otherInstall: CloudRoute = { destination: '10.0.2.0/24', kind: 'host', nexthop: 'i-x', description: markFor('other', 'h2') };
+    const unmarked: CloudRoute = { destination: '10.0.3.0/24', kind: 'host', nexthop: 'i-y', description: '' };
     const r = diff([spec('10.0.1.0/24', 'i-1'), spec('10.0.2.0/24', 'i-2'), spec('10.0.3.0/24', 'i-3')], [foreign, otherInstall, unmarked]);
     assert.equal(batchSize(r.batch), 0);
     assert.deepEqual([...r.conflicts.keys()], ['10.0.1.0/24', '10.0.2.0/24', '10.0.3.0/24']);
@@ -85,10 +85,10 @@ describe('routes/diff', () => {
       [],
       [
         local('10.0.5.0/24'),
-        { destination: '10.0.6.0/24', type: 'ecs', nexthop: 'i-6', description: 'hand-made' },
-        { destination: '10.0.7.0/24', type: 'ecs', nexthop: 'i-7', description: '' },
-        { destination: '10.0.8.0/24', type: 'ecs', nexthop: 'i-8', description: markFor('another-install', 'x') },
-        { ...ours('10.0.9.0/24', 'i-9'), type: 'local' },
+        { destination: '10.0.6.0/24', kind: 'host', nexthop: 'i-6', description: 'hand-made' },
+        { destination: '10.0.7.0/24', kind: 'host', nexthop: 'i-7', description: '' },
+        { destination: '10.0.8.0/24', kind: 'host', nexthop: 'i-8', description: markFor('another-install', 'x') },
+        { ...ours('10.0.9.0/24', 'i-9'), kind: 'system' },
       ],
       { isOwned: (x) => isOwnedBy(ID, x.description) },
     );
@@ -127,8 +127,8 @@ describe('routes/diff', () => {
       ]);
       applyBatch(routes, { del: [{ destination: '10.0.1.0/24' }], mod: [spec('10.0.2.0/24', 'i-9', 'i-2')], add: [spec('10.0.3.0/24', 'i-3')] });
       assert.deepEqual([...routes.keys()].sort(), ['10.0.2.0/24', '10.0.3.0/24', '192.168.0.0/24']);
-      assert.deepEqual(routes.get('10.0.2.0/24'), { ...spec('10.0.2.0/24', 'i-9', 'i-2'), type: 'ecs' });
-      assert.equal(routes.get('10.0.3.0/24')!.type, 'ecs');
+      assert.deepEqual(routes.get('10.0.2.0/24'), { ...spec('10.0.2.0/24', 'i-9', 'i-2'), kind: 'host' });
+      assert.equal(routes.get('10.0.3.0/24')!.kind, 'host');
     });
 
     it('diff then apply reaches a fixed point', () => {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sinon from 'sinon';
 import { FencedError, WriteFence } from '../../controller/provider/fence.js';
-import { createHuaweiProvider, type ProviderLogger } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
 import { MemoryProvider } from '../../controller/provider/memory.js';
 import { RouteTableSet } from '../../controller/routes/tableset.js';
 

@@ -5,7 +5,7 @@ import {
   huaweiVpcEndpoint,
   resolveHuaweiConfig,
   type HuaweiProviderConfig,
-} from '../../controller/provider/huawei-config.js';
+} from '../../controller/provider/huawei/config.js';
 
 const base: HuaweiProviderConfig = {
   flavor: 'huaweicloud',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { akHint, CredentialsError, loadCredentials, redact, sameCredentials } from '../../controller/provider/credentials.js';
+import { akHint, CredentialsError, loadCredentials, redact, sameCredentials } from '../../controller/provider/huawei/credentials.js';
 
 describe('huawei: credentials', () => {
   let dir: string;

@@ -6,7 +6,7 @@ import {
   HUAWEI_ERROR_CODE_KINDS,
   parseErrorBody,
   toCloudError,
-} from '../../controller/provider/huawei-errors.js';
+} from '../../controller/provider/huawei/errors.js';
 
 const require = createRequire(import.meta.url);
 type ExcCtor = new (status: number | undefined, msg: string, code?: string, requestId?: string) => object;

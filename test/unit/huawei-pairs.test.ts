@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DISABLE_CHECK_PAIR, mergeAddressPairs } from '../../controller/provider/huawei.js';
+import { DISABLE_CHECK_PAIR, mergeAddressPairs } from '../../controller/provider/huawei/provider.js';
 import { covers as cidrCovers, parseAddressOrCidr } from '../../controller/cidr.js';
 
 const parseCidr4 = (s: string) => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHuaweiProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
 import { CloudError } from '../../controller/provider/errors.js';
 
 interface Rec {
@@ -106,7 +106,7 @@ describe('huawei provider (wire format, stub server)', () => {
     assert.equal(r.headers['x-security-token'], 'STSTOKEN123');
   });
 
-  it('listRoutes returns every route, local ones included, with empty descriptions as ""', async () => {
+  it('listRoutes returns every route, local ones included (ecs → host, local → system), with empty descriptions as ""', async () => {
     stub = await startStub(() => ({
       body: {
         routetable: {
@@ -120,8 +120,8 @@ describe('huawei provider (wire format, stub server)', () => {
     }));
     const p = createHuaweiProvider(cfg(stub.url), recordingLogger());
     assert.deepEqual(await p.listRoutes('rt-1'), [
-      { type: 'local', destination: '192.168.0.0/16', nexthop: '', description: '' },
-      { type: 'ecs', destination: '10.0.2.0/24', nexthop: 'srv-1', description: 'hostnet:node-1' },
+      { kind: 'system', cloudType: 'local', destination: '192.168.0.0/16', nexthop: '', description: '' },
+      { kind: 'host', cloudType: 'ecs', destination: '10.0.2.0/24', nexthop: 'srv-1', description: 'hostnet:node-1' },
     ]);
   });
 

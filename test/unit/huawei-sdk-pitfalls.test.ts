@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { createHuaweiProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei.js';
+import { createHuaweiProvider, type HuaweiProviderConfig, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
 import { CloudError } from '../../controller/provider/errors.js';
-import { isHuaweiSdkLoggingSilenced } from '../../controller/provider/sdk-quiet.js';
+import { isHuaweiSdkLoggingSilenced } from '../../controller/provider/huawei/sdk-quiet.js';
 
 const require = createRequire(import.meta.url);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

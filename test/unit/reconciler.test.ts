@@ -9,9 +9,10 @@ import { MemoryEventSink } from '../../controller/kube/events.js';
 import { Ledger, MemoryLedgerStore } from '../../controller/ledger.js';
 import { silentLogger } from '../../controller/logger.js';
 import { CloudError } from '../../controller/provider/errors.js';
-import { MemoryProvider } from '../../controller/provider/memory.js';
+import { MEMORY_CHECK_OFF as CHECK_OFF, MemoryProvider, type MemoryProviderOptions } from '../../controller/provider/memory.js';
 import { Reconciler, RetryLater } from '../../controller/reconciler.js';
-import { isOwnedBy, markFor } from '../../controller/routes/marks.js';
+import { markFor } from '../../controller/routes/marks.js';
+import { routeOwnership } from '../../controller/routes/ownership.js';
 import { RouteTableSet } from '../../controller/routes/tableset.js';
 import { FakeStatusWriter, type JournalEntry } from './fakes/status.js';
 
@@ -29,35 +30,55 @@ interface Harness {
   events: MemoryEventSink;
   create(name: string, spec: HostNetworkSpec): void;
   cond(name: string, type: string): { status: string; reason: string; message: string } | undefined;
-  routes(): Map<string, { nexthop: string; description: string; type: string }>;
+  routes(): Map<string, { nexthop: string; description: string; kind: string }>;
   updates(): { add?: number; mod?: number; del?: number }[];
 }
 
 async function harness(
-  o: { pool?: string; blockSize?: number; servers?: string[]; sourceDestCheck?: 'disable' | 'block' | 'off'; foreign?: { destination: string; nexthop: string; description: string }[]; confirmGone?: (name: string) => Promise<boolean> } = {},
+  o: {
+    pool?: string;
+    blockSize?: number;
+    servers?: string[];
+    sourceDestCheck?: 'disable' | 'block' | 'off';
+    foreign?: { destination: string; nexthop: string; description: string }[];
+    confirmGone?: (name: string) => Promise<boolean>;
+    /** The cloud's shape (write capability, ownership, source/dest check); default: atomic batches, marks. */
+    cloud?: MemoryProviderOptions;
+    /** Ledger records that exist before the first sync (a restart). */
+    records?: Record<string, string>;
+  } = {},
 ): Promise<Harness> {
   const pool = o.pool ?? '10.0.0.0/16';
   const journal: JournalEntry[] = [];
-  const provider = new MemoryProvider({ servers: o.servers ?? ['i-1', 'i-2', 'i-3'], localRoutes: ['192.168.0.0/24'] });
-  for (const f of o.foreign ?? []) provider.tables.get('rtb-1')!.set(f.destination, { ...f, type: 'ecs' });
+  const provider = new MemoryProvider({ servers: o.servers ?? ['i-1', 'i-2', 'i-3'], localRoutes: ['192.168.0.0/24'], ...o.cloud });
+  for (const f of o.foreign ?? []) provider.tables.get('rtb-1')!.set(f.destination, { ...f, kind: 'host' });
   const apply = provider.applyRoutes.bind(provider);
   provider.applyRoutes = async (id, batch) => {
-    journal.push({ kind: 'cloud', operation: 'UpdateRouteTable', detail: { add: batch.add.length, mod: batch.mod.length, del: batch.del.length } });
+    journal.push({ kind: 'cloud', operation: 'routes.apply', detail: { add: batch.add.length, mod: batch.mod.length, del: batch.del.length } });
     return apply(id, batch);
   };
   const status = new FakeStatusWriter(journal);
   const store = new MemoryLedgerStore();
   const log = silentLogger();
   const ledger = new Ledger(store, new BlockAllocator(pool, o.blockSize ?? 24, ['192.168.0.0/24']), log);
+  for (const [owner, block] of Object.entries(o.records ?? {})) await ledger.assign({ owner, pinned: block });
   const p = parseCidr(pool)!;
+  const inPool = (d: string): boolean => {
+    const c = parseCidr(d, false);
+    return c !== undefined && containsCidr(p, c);
+  };
+  // The controller's wiring (controller.ts): ownership as the provider declares it.
+  const ownership = routeOwnership(provider.capabilities.ownership, ID, {
+    ownerOfBlock: (d) => ledger.ownerOfBlock(d),
+    inPool,
+    isHostOfOurs: (id) => [...status.objects.values()].some((h) => h.spec.instanceID === id || h.status?.nextHop === id),
+  });
   const tables = new RouteTableSet(provider, {
     capacity: 200,
     batchWindowMs: 0,
-    isOwned: (r) => r.type === 'ecs' && isOwnedBy(ID, r.description),
-    inPool: (d) => {
-      const c = parseCidr(d, false);
-      return c !== undefined && containsCidr(p, c);
-    },
+    isOwned: (r) => ownership.isOwned(r),
+    ownerOf: (r) => ownership.ownerOf(r),
+    inPool,
   });
   await tables.init();
   const events = new MemoryEventSink();
@@ -68,6 +89,7 @@ async function harness(
     ledger,
     tables,
     provider,
+    ownership,
     events,
     log,
     config: { installationId: ID, sourceDestCheck: o.sourceDestCheck ?? 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
@@ -96,7 +118,7 @@ async function harness(
     create: (name, spec) => void status.put({ metadata: { name }, spec }),
     cond: (name, type) => getCondition(status.get(name)?.status?.conditions, type),
     routes: () => provider.tables.get('rtb-1')!,
-    updates: () => provider.calls.filter((c) => c.operation === 'UpdateRouteTable'),
+    updates: () => provider.calls.filter((c) => c.operation === 'routes.apply'),
   };
 }
 
@@ -127,10 +149,10 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(firstPodCidr >= 0 && firstRoute > firstPodCidr, `podCIDR written at ${firstPodCidr}, first route call at ${firstRoute}`);
 
     const route = h.routes().get('10.0.0.0/24')!;
-    assert.deepEqual([route.nexthop, route.description, route.type], ['i-1', markFor(ID, 'h1'), 'ecs']);
+    assert.deepEqual([route.nexthop, route.description, route.kind], ['i-1', markFor(ID, 'h1'), 'host']);
     assert.equal(h.store.records.get('10.0.0.0/24'), 'h1', 'the ledger record is durable');
     assert.deepEqual(reasons(h).sort(), ['CIDRAllocated', 'RouteProgrammed', 'SourceDestCheckDisabled']);
-    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, ['1.1.1.1/0']);
+    assert.deepEqual(h.provider.ports.get('i-1')!.pairs, [CHECK_OFF]);
 
     // A second pass changes nothing and calls nothing.
     const writes = h.status.writes;
@@ -232,7 +254,7 @@ describe('Reconciler (in-memory parts)', () => {
     assert.ok(migrated);
     assert.match(migrated.message, /i-1/);
     assert.match(migrated.message, /i-2/);
-    assert.deepEqual(h.provider.ports.get('i-2')!.pairs, ['1.1.1.1/0'], 'the new server NIC is prepared too');
+    assert.deepEqual(h.provider.ports.get('i-2')!.pairs, [CHECK_OFF], 'the new server NIC is prepared too');
   });
 
   it('deletion: route deleted, block released, finalizer removed', async () => {
@@ -300,8 +322,8 @@ describe('Reconciler (in-memory parts)', () => {
   it('throttled cloud: RetryLater with minRetryDelayMs ≥ 2000 and RouteProgrammed False CloudThrottled', async () => {
     const h = await harness();
     h.provider.failNext.push({
-      operation: 'UpdateRouteTable',
-      error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'The throttling threshold has been reached' }),
+      operation: 'routes.apply',
+      error: new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429, code: 'RateLimit.0308', cloudMessage: 'The throttling threshold has been reached' }),
     });
     h.create('h1', { instanceID: 'i-1' });
     await assert.rejects(h.rec.sync('h1'), (err: unknown) => {
@@ -312,7 +334,7 @@ describe('Reconciler (in-memory parts)', () => {
     const c = h.cond('h1', 'RouteProgrammed')!;
     assert.equal(c.status, 'False');
     assert.equal(c.reason, 'CloudThrottled');
-    assert.match(c.message, /APIG\.0308/);
+    assert.match(c.message, /RateLimit\.0308/);
     assert.equal(h.status.get('h1')!.status?.podCIDR, '10.0.0.0/24', 'the block is recorded even though the route is not');
     assert.equal(h.cond('h1', 'Ready')?.status, 'False');
     assert.deepEqual(h.status.get('h1')!.status?.routeTables?.map((t) => t.state), ['Error']);
@@ -350,7 +372,7 @@ describe('Reconciler (in-memory parts)', () => {
     // Deleted behind our back; the repair fails once with a 503 (retryable: no Warning).
     h.routes().delete('10.0.0.0/24');
     await h.tables.refreshAll();
-    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }) });
+    h.provider.failNext.push({ operation: 'routes.apply', error: new CloudError({ kind: 'transient', operation: 'routes.apply', httpStatus: 503 }) });
     await h.tables.flushAll();
     await assert.rejects(h.inner.sync('h1'), RetryLater);
     assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'False');
@@ -361,7 +383,7 @@ describe('Reconciler (in-memory parts)', () => {
     assert.deepEqual(reasons(h, 'h1').filter((r) => r.startsWith('Route')), ['RouteProgrammed'], 'no second RouteProgrammed');
 
     // A foreign route takes the destination (RouteConflict, a Warning), then goes: news again.
-    h.provider.tables.get('rtb-1')!.set('10.0.0.0/24', { destination: '10.0.0.0/24', type: 'ecs', nexthop: 'i-3', description: 'added by hand' });
+    h.provider.tables.get('rtb-1')!.set('10.0.0.0/24', { destination: '10.0.0.0/24', kind: 'host', nexthop: 'i-3', description: 'added by hand' });
     await h.tables.refreshAll();
     await h.rec.sync('h1');
     assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'RouteConflict');
@@ -434,7 +456,7 @@ describe('Reconciler (in-memory parts)', () => {
     const c = h.cond('h1', 'HostIPVerified')!;
     assert.deepEqual([c.status, c.reason], ['Unknown', 'NotChecked']);
     assert.match(c.message, /--source-dest-check=off/);
-    assert.equal(h.provider.count('ListPorts'), 0);
+    assert.equal(h.provider.count('nic.read'), 0);
     assert.equal(h.status.get('h1')!.status?.hostIP, undefined);
     assert.equal(h.cond('h1', 'Ready')?.status, 'True');
   });
@@ -448,15 +470,15 @@ describe('Reconciler (in-memory parts)', () => {
     obj.status!.conditions = obj.status!.conditions!.filter((x) => x.type !== 'HostIPVerified');
     delete obj.status!.hostIP;
     const fresh = new Reconciler({ ...h.inner['d'] });
-    const reads = h.provider.count('ListPorts');
+    const reads = h.provider.count('nic.read');
     await fresh.sync('h1');
-    assert.equal(h.provider.count('ListPorts'), reads + 1);
+    assert.equal(h.provider.count('nic.read'), reads + 1);
     assert.equal(h.cond('h1', 'HostIPVerified')?.reason, 'HostIPMismatch');
   });
 
   it('NIC: a throttled call shows in the condition without a Warning (it retries on its own); a missing port gets one', async () => {
     const h = await harness();
-    h.provider.failNext.push({ operation: 'ListPorts', error: new CloudError({ kind: 'throttled', operation: 'ListPorts', httpStatus: 429, code: 'APIG.0308' }) });
+    h.provider.failNext.push({ operation: 'nic.read', error: new CloudError({ kind: 'throttled', operation: 'nic.read', httpStatus: 429, code: 'RateLimit.0308' }) });
     h.create('h1', { instanceID: 'i-1' });
     await assert.rejects(h.inner.sync('h1'), RetryLater);
     assert.equal(h.cond('h1', 'SourceDestCheckDisabled')?.reason, 'CloudThrottled');
@@ -475,7 +497,7 @@ describe('Reconciler (in-memory parts)', () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
     await h.rec.sync('h1');
-    h.provider.failNext.push({ operation: 'UpdateRouteTable', error: new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429 }) });
+    h.provider.failNext.push({ operation: 'routes.apply', error: new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429 }) });
     h.status.markDeleted('h1');
     await assert.rejects(h.rec.sync('h1'), (err: unknown) => err instanceof RetryLater && err.minRetryDelayMs >= 2000);
     assert.ok(h.routes().has('10.0.0.0/24'));
@@ -489,12 +511,12 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
 
   it('disable mode: deleting the last host of a server takes off the pair we added; a pair found there stays', async () => {
     const h = await harness();
-    h.provider.ports.get('i-2')!.pairs = ['1.1.1.1/0'];
+    h.provider.ports.get('i-2')!.pairs = [CHECK_OFF];
     h.create('h1', { instanceID: 'i-1' });
     h.create('h2', { instanceID: 'i-2' });
     await h.rec.sync('h1');
     await h.rec.sync('h2');
-    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: '1.1.1.1/0' });
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: CHECK_OFF });
     assert.equal(h.status.get('h2')!.status?.addedPair, undefined, 'a pair found on the port is not recorded as ours');
     h.status.markDeleted('h1');
     h.status.markDeleted('h2');
@@ -503,7 +525,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     assert.equal(h.status.get('h1'), undefined);
     assert.equal(h.status.get('h2'), undefined);
     assert.deepEqual(pairsOf(h, 'i-1'), [], 'the pair we added is gone');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0'], 'the pair we found stays');
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF], 'the pair we found stays');
     assert.deepEqual(reasons(h, 'h1').filter((r) => r === 'AddressPairRemoved'), ['AddressPairRemoved']);
   });
 
@@ -517,7 +539,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.status.markDeleted('h1');
     await h.rec.sync('h1');
     assert.equal(h.status.get('h1'), undefined);
-    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
+    assert.deepEqual(pairsOf(h, 'i-1'), [CHECK_OFF], 'h2 is still served by i-1');
     h.status.markDeleted('h2');
     await h.rec.sync('h2');
     assert.equal(h.status.get('h2'), undefined);
@@ -545,8 +567,8 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.create('h1', { instanceID: 'i-2' });
     await h.rec.sync('h1');
     assert.deepEqual(pairsOf(h, 'i-1'), ['10.9.0.0/24'], 'only our pair left the old server');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
-    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-2', portId: 'port-i-2', pair: '1.1.1.1/0' });
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
+    assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-2', portId: 'port-i-2', pair: CHECK_OFF });
   });
 
   it('migration away from a server that still serves another host keeps its pair until the last one leaves', async () => {
@@ -557,13 +579,13 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     await h.rec.sync('h2');
     h.create('h1', { instanceID: 'i-2' });
     await h.rec.sync('h1');
-    assert.deepEqual(pairsOf(h, 'i-1'), ['1.1.1.1/0'], 'h2 is still served by i-1');
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    assert.deepEqual(pairsOf(h, 'i-1'), [CHECK_OFF], 'h2 is still served by i-1');
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
     // The last one leaves i-1 too: now the pair goes; i-2 (serving both) keeps its own.
     h.create('h2', { instanceID: 'i-2' });
     await h.rec.sync('h2');
     assert.deepEqual(pairsOf(h, 'i-1'), []);
-    assert.deepEqual(pairsOf(h, 'i-2'), ['1.1.1.1/0']);
+    assert.deepEqual(pairsOf(h, 'i-2'), [CHECK_OFF]);
   });
 
   it('a failed removal keeps the finalizer and the record and is retried', async () => {
@@ -571,7 +593,7 @@ describe('Reconciler: the NIC is left as it was found (issue 11.1)', () => {
     h.create('h1', { instanceID: 'i-1' });
     await h.rec.sync('h1');
     h.status.markDeleted('h1');
-    h.provider.failNext.push({ operation: 'UpdatePort', error: new CloudError({ kind: 'transient', operation: 'UpdatePort', httpStatus: 500 }) });
+    h.provider.failNext.push({ operation: 'nic.update', error: new CloudError({ kind: 'transient', operation: 'nic.update', httpStatus: 500 }) });
     await assert.rejects(h.rec.sync('h1'), RetryLater);
     assert.deepEqual(h.status.get('h1')!.metadata.finalizers, [FINALIZER]);
     assert.equal(h.ledger.blockOf('h1'), '10.0.0.0/24', 'the block is not released before the NIC is clean');
@@ -591,5 +613,126 @@ describe('Reconciler: a block that changes on the same server (block mode, issue
     await h.rec.sync('h1');
     assert.deepEqual(h.provider.ports.get('i-1')!.pairs, ['172.16.0.0/24', '10.0.6.0/24']);
     assert.deepEqual(h.status.get('h1')!.status?.addedPair, { instanceID: 'i-1', portId: 'port-i-1', pair: '10.0.6.0/24' });
+  });
+});
+
+describe('Reconciler: a cloud without a route mark (ownership by ledger)', () => {
+  const ledgerCloud = (extra: MemoryProviderOptions = {}): MemoryProviderOptions => ({ ownership: { kind: 'ledger' }, ...extra });
+
+  it('programs routes without a mark; a foreign route on a wanted destination is a RouteConflict and stays', async () => {
+    const h = await harness({ cloud: ledgerCloud(), foreign: [{ destination: '10.0.0.0/24', nexthop: 'i-3', description: '' }] });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'RouteProgrammed')?.reason, 'RouteConflict');
+    assert.equal(h.routes().get('10.0.0.0/24')!.nexthop, 'i-3', 'untouched');
+    assert.equal(h.updates().length, 0);
+    h.create('h2', { instanceID: 'i-2', podCIDR: '10.0.1.0/24' });
+    await h.rec.sync('h2');
+    assert.equal(h.cond('h2', 'Ready')?.status, 'True');
+    assert.deepEqual({ ...h.routes().get('10.0.1.0/24') }, { destination: '10.0.1.0/24', kind: 'host', nexthop: 'i-2', description: '' });
+  });
+
+  it('a route outside the pool, or in the pool but of no block of ours, is never touched', async () => {
+    const h = await harness({
+      cloud: ledgerCloud(),
+      foreign: [
+        { destination: '172.16.5.0/24', nexthop: 'i-1', description: '' },
+        { destination: '10.0.9.0/24', nexthop: 'i-1', description: '' },
+      ],
+    });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+    await h.tables.refreshAll();
+    await h.tables.flushAll();
+    assert.equal(h.routes().get('172.16.5.0/24')?.nexthop, 'i-1', 'outside the pool: kept');
+    assert.equal(h.routes().get('10.0.9.0/24')?.nexthop, 'i-1', 'a block the ledger does not record: kept');
+  });
+
+  it('a deleted host: its route is removed, then its block released', async () => {
+    const h = await harness({ cloud: ledgerCloud() });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    const block = h.ledger.blockOf('h1')!;
+    assert.equal(h.routes().get(block)?.nexthop, 'i-1');
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    assert.equal(h.routes().has(block), false, 'the route is gone');
+    assert.equal(h.ledger.blockOf('h1'), undefined, 'the block is released');
+    assert.equal(h.status.objects.has('h1'), false, 'finalized');
+  });
+
+  it('at start: the route of a host that vanished is collected (the record outlives the route), another installation\'s stays', async () => {
+    // While the controller was down h-gone's object went without our finalizer; the ledger still
+    // records its block. Its server i-2 is the server of h2 (re-created under another name).
+    const h = await harness({ cloud: ledgerCloud(), records: { 'h-gone': '10.0.5.0/24' }, foreign: [{ destination: '10.0.5.0/24', nexthop: 'i-2', description: '' }, { destination: '10.0.6.0/24', nexthop: 'i-2', description: '' }] });
+    h.create('h2', { instanceID: 'i-2' });
+    // The work queue syncs every ledger owner at start: h-gone is not in the cache. Its record
+    // is what makes the route ours, so it is kept until the route is gone.
+    const r = await h.inner.sync('h-gone');
+    assert.ok(r && typeof r.requeueAfterMs === 'number', 'looked at again');
+    assert.equal(h.ledger.blockOf('h-gone'), '10.0.5.0/24', 'kept while the route is there');
+    await h.tables.flushAll();
+    assert.equal(h.routes().has('10.0.5.0/24'), false, 'the vanished host\'s route is collected');
+    await h.inner.sync('h-gone');
+    assert.equal(h.ledger.blockOf('h-gone'), undefined, 'then released');
+    await h.rec.sync('h2');
+    assert.equal(h.cond('h2', 'Ready')?.status, 'True');
+    assert.equal(h.routes().get('10.0.6.0/24')?.nexthop, 'i-2', 'not a block of ours: untouched');
+  });
+
+  it('per-route writes through the whole reconcile: created, migrated with a replace, deleted', async () => {
+    const h = await harness({ cloud: ledgerCloud({ routeWrites: { kind: 'per-route', concurrency: 2 } }) });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+    h.create('h1', { instanceID: 'i-2' });
+    await h.rec.sync('h1');
+    assert.equal(h.routes().get(h.ledger.blockOf('h1')!)?.nexthop, 'i-2');
+    const writes = h.provider.calls.filter((c) => c.operation === 'routes.write').map((c) => [c.add, c.mod, c.del]);
+    assert.deepEqual(writes, [[1, 0, 0], [0, 1, 0]]);
+  });
+});
+
+describe('Reconciler: a cloud without a source/destination check', () => {
+  it('SourceDestCheckDisabled says NotApplicable, Ready does not wait for it, the NIC is never called', async () => {
+    const h = await harness({ cloud: { sourceDestCheck: 'not-applicable' } });
+    h.create('h1', { instanceID: 'i-1' });
+    await h.rec.sync('h1');
+    assert.deepEqual([h.cond('h1', 'SourceDestCheckDisabled')?.status, h.cond('h1', 'SourceDestCheckDisabled')?.reason], ['True', 'NotApplicable']);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+    assert.equal(h.cond('h1', 'HostIPVerified')?.status, 'Unknown');
+    assert.equal(h.provider.count('nic.read') + h.provider.count('nic.update'), 0);
+    h.status.markDeleted('h1');
+    await h.rec.sync('h1');
+    assert.equal(h.status.objects.has('h1'), false);
+    assert.equal(h.provider.count('nic.read'), 0);
+  });
+});
+
+describe('Reconciler: status writes per pass', () => {
+  it('a new host: the block record before the first route plus one write per pass; none once converged', async () => {
+    const h = await harness();
+    h.create('h1', { instanceID: 'i-1' });
+    const perPass: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = h.status.writes;
+      await h.inner.sync('h1');
+      await h.tables.flushAll();
+      perPass.push(h.status.writes - before);
+    }
+    assert.deepEqual(perPass, [2, 1, 0]);
+    assert.equal(h.cond('h1', 'Ready')?.status, 'True');
+    // A migration: one write per pass until Ready again.
+    h.create('h1', { instanceID: 'i-2' });
+    const migration: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = h.status.writes;
+      await h.inner.sync('h1');
+      await h.tables.flushAll();
+      migration.push(h.status.writes - before);
+    }
+    assert.deepEqual(migration, [1, 1, 0]);
+    assert.equal(h.status.get('h1')!.status?.nextHop, 'i-2');
   });
 });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { containsCidr, formatCidr, parseCidr } from '../../controller/cidr.js';
 import { CloudError } from '../../controller/provider/errors.js';
-import { MemoryProvider } from '../../controller/provider/memory.js';
+import { MemoryCode, MemoryProvider } from '../../controller/provider/memory.js';
+import { describeRouteOutcome } from '../../controller/route-messages.js';
 import type { RouteBatch, RouteSpec } from '../../controller/provider/provider.js';
 import { isOwnedBy, markFor } from '../../controller/routes/marks.js';
 import { CloudGate, RouteTable, type TableOptions } from '../../controller/routes/table.js';
@@ -20,7 +21,7 @@ function options(extra: Partial<TableOptions> = {}): TableOptions {
   return {
     capacity: 200,
     batchWindowMs: 2,
-    isOwned: (r) => r.type === 'ecs' && isOwnedBy(ID, r.description),
+    isOwned: (r) => r.kind === 'host' && isOwnedBy(ID, r.description),
     inPool: (d) => {
       const c = parseCidr(d, false);
       return c !== undefined && containsCidr(POOL, c);
@@ -52,10 +53,10 @@ function trackConcurrency(p: MemoryProvider): { max: number; batches: RouteBatch
   return stats;
 }
 
-const updates = (p: MemoryProvider) => p.calls.filter((c) => c.operation === 'UpdateRouteTable');
+const updates = (p: MemoryProvider) => p.calls.filter((c) => c.operation === 'routes.apply');
 
 describe('routes/table (MemoryProvider)', () => {
-  it('coalesces N hosts set at once into ONE UpdateRouteTable call', async () => {
+  it('coalesces N hosts set at once into ONE routes.apply call', async () => {
     const p = new MemoryProvider({ servers: servers(100) });
     const t = new RouteTable('rtb-1', p, options());
     await t.refresh();
@@ -76,7 +77,7 @@ describe('routes/table (MemoryProvider)', () => {
     await t.flush();
     assert.deepEqual(
       p.calls.map((c) => c.operation),
-      ['ShowRouteTable', 'UpdateRouteTable'],
+      ['routes.list', 'routes.apply'],
     );
   });
 
@@ -89,14 +90,14 @@ describe('routes/table (MemoryProvider)', () => {
     t.set('h0', spec('h0', blockN(0), 'i-0'));
     const first = t.flush();
     // Once the first call has started, want 59 more while it is in flight (15 ms).
-    await waitFor('the first UpdateRouteTable in flight', async () => stats.batches.length === 1, 5_000, 1);
+    await waitFor('the first routes.apply in flight', async () => stats.batches.length === 1, 5_000, 1);
     const rest: Promise<void>[] = [];
     for (let i = 1; i < 60; i++) {
       t.set(`h${i}`, spec(`h${i}`, blockN(i), `i-${i}`));
       rest.push(t.flush());
     }
     await Promise.all([first, ...rest]);
-    assert.equal(stats.max, 1, 'two UpdateRouteTable calls to one table overlapped');
+    assert.equal(stats.max, 1, 'two routes.apply calls to one table overlapped');
     assert.deepEqual(
       updates(p).map((c) => c.add),
       [1, 59],
@@ -164,14 +165,15 @@ describe('routes/table (MemoryProvider)', () => {
 
   it('a foreign route on the destination: outcome Conflict, nothing sent', async () => {
     const p = new MemoryProvider({ servers: ['i-a'] });
-    p.tables.get('rtb-1')!.set(blockN(3), { destination: blockN(3), type: 'ecs', nexthop: 'i-other', description: 'by hand' });
+    p.tables.get('rtb-1')!.set(blockN(3), { destination: blockN(3), kind: 'host', nexthop: 'i-other', description: 'by hand' });
     const t = new RouteTable('rtb-1', p, options());
     t.set('h', spec('h', blockN(3), 'i-a'));
     await t.flush();
     const o = t.outcome('h');
     assert.equal(o.state, 'Conflict');
-    assert.match(o.message!, /10\.0\.3\.0\/24/);
-    assert.match(o.message!, /i-other/);
+    const text = describeRouteOutcome('rtb-1', blockN(3), o)!;
+    assert.match(text, /10\.0\.3\.0\/24/);
+    assert.match(text, /i-other/);
     assert.equal(updates(p).length, 0);
     assert.equal(p.tables.get('rtb-1')!.get(blockN(3))!.nexthop, 'i-other');
   });
@@ -192,7 +194,7 @@ describe('routes/table (MemoryProvider)', () => {
       assert.equal(states.filter((s) => s === 'Programmed').length, 200);
       assert.equal(states.filter((s) => s === 'QuotaExceeded').length, 50);
       assert.deepEqual(states.slice(200), Array(50).fill('QuotaExceeded'), 'first come, first served');
-      assert.match(t.outcome('h249').message!, /full \(200 of 200 routes\)/);
+      assert.match(describeRouteOutcome('rtb-1', blockN(249), t.outcome('h249'))!, /full \(200 of 200 routes\)/);
 
       // A second flush with nothing new to do must not call the cloud.
       await t.flush();
@@ -240,7 +242,7 @@ describe('routes/table (MemoryProvider)', () => {
       await t.flush();
       // Bisection needs about 2·log2(200) ≈ 16 calls to find the limit; afterwards the routes that
       // do not fit should wait, not be tried one by one.
-      assert.ok(updates(p).length <= 20, `${updates(p).length} UpdateRouteTable calls for 200 routes against a quota of 150`);
+      assert.ok(updates(p).length <= 20, `${updates(p).length} routes.apply calls for 200 routes against a quota of 150`);
     });
   });
 
@@ -254,8 +256,8 @@ describe('routes/table (MemoryProvider)', () => {
       const o = t.outcome(`h${i}`);
       if (i === 17) {
         assert.equal(o.state, 'Error');
-        assert.equal(o.error?.code, 'VPC.2806');
-        assert.match(o.message!, /i-ghost is not a server/);
+        assert.equal(o.error?.code, MemoryCode.nexthopNotFound);
+        assert.match(describeRouteOutcome('rtb-1', blockN(17), o)!, /i-ghost is not a server/);
       } else {
         assert.equal(o.state, 'Programmed', `h${i}`);
       }
@@ -283,8 +285,8 @@ describe('routes/table (MemoryProvider)', () => {
       const refreshed = t.refresh();
       await clock.tickAsync(0);
       await refreshed;
-      const throttled = new CloudError({ kind: 'throttled', operation: 'UpdateRouteTable', httpStatus: 429, code: 'APIG.0308', cloudMessage: 'too many requests' });
-      p.failNext.push({ error: throttled, operation: 'UpdateRouteTable' });
+      const throttled = new CloudError({ kind: 'throttled', operation: 'routes.apply', httpStatus: 429, code: 'RateLimit.0308', cloudMessage: 'too many requests' });
+      p.failNext.push({ error: throttled, operation: 'routes.apply' });
       t.set('h', spec('h', blockN(1), 'i-a'));
       const f = t.flush();
       await clock.tickAsync(10);
@@ -303,7 +305,7 @@ describe('routes/table (MemoryProvider)', () => {
       const r2 = other.refresh();
       await clock.tickAsync(1900);
       assert.equal(updates(p).length, 1, 'no call while the gate is held');
-      assert.equal(p.count('ShowRouteTable'), 1, 'the other table also waits');
+      assert.equal(p.count('routes.list'), 1, 'the other table also waits');
       await clock.tickAsync(700);
       await Promise.all([f2, r2]);
       assert.equal(updates(p).length, 2);
@@ -319,7 +321,7 @@ describe('routes/table (MemoryProvider)', () => {
     const gate = new CloudGate();
     const t = new RouteTable('rtb-1', p, options({ gate }));
     await t.refresh();
-    p.failNext.push({ error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }), operation: 'UpdateRouteTable' });
+    p.failNext.push({ error: new CloudError({ kind: 'transient', operation: 'routes.apply', httpStatus: 503 }), operation: 'routes.apply' });
     t.set('h', spec('h', blockN(1), 'i-a'));
     await t.flush();
     assert.equal(t.outcome('h').state, 'Error');
@@ -340,9 +342,9 @@ describe('routes/table (MemoryProvider)', () => {
     const cloud = p.tables.get('rtb-1')!;
     cloud.delete(blockN(1));
     cloud.set(blockN(2), { ...cloud.get(blockN(2))!, nexthop: 'i-x' });
-    cloud.set(blockN(9), { destination: blockN(9), type: 'ecs', nexthop: 'i-x', description: markFor(ID, 'ghost') });
-    cloud.set('172.16.0.0/24', { destination: '172.16.0.0/24', type: 'ecs', nexthop: 'i-x', description: markFor(ID, 'outside') });
-    cloud.set(blockN(10), { destination: blockN(10), type: 'ecs', nexthop: 'i-x', description: 'foreign' });
+    cloud.set(blockN(9), { destination: blockN(9), kind: 'host', nexthop: 'i-x', description: markFor(ID, 'ghost') });
+    cloud.set('172.16.0.0/24', { destination: '172.16.0.0/24', kind: 'host', nexthop: 'i-x', description: markFor(ID, 'outside') });
+    cloud.set(blockN(10), { destination: blockN(10), kind: 'host', nexthop: 'i-x', description: 'foreign' });
     const found = await t.refresh();
     const key = (f: { kind: string; destination: string; owner?: string }) => `${f.kind} ${f.destination} ${f.owner ?? '-'}`;
     assert.deepEqual(found.map(key).sort(), [`changed ${blockN(2)} h2`, `missing ${blockN(1)} h1`, `orphaned ${blockN(9)} -`].sort());
@@ -355,7 +357,7 @@ describe('routes/table (MemoryProvider)', () => {
 
   it('keep() protects a marked orphan from deletion and from the orphan report', async () => {
     const p = new MemoryProvider({ servers: ['i-1'] });
-    p.tables.get('rtb-1')!.set(blockN(4), { destination: blockN(4), type: 'ecs', nexthop: 'i-1', description: markFor(ID, 'not-yet-synced') });
+    p.tables.get('rtb-1')!.set(blockN(4), { destination: blockN(4), kind: 'host', nexthop: 'i-1', description: markFor(ID, 'not-yet-synced') });
     const t = new RouteTable('rtb-1', p, options({ keep: (r) => r.description === markFor(ID, 'not-yet-synced') }));
     await t.refresh();
     assert.deepEqual(await t.refresh(), []);
@@ -385,7 +387,7 @@ describe('routes/table (MemoryProvider)', () => {
     for (let i = 1; i <= 3; i++) t.set(`h${i}`, spec(`h${i}`, blockN(i), 'i-1'));
     await t.flush();
     for (let i = 1; i <= 3; i++) t.unset(`h${i}`);
-    p.failNext.push({ error: new CloudError({ kind: 'transient', operation: 'UpdateRouteTable', httpStatus: 503 }), operation: 'UpdateRouteTable' });
+    p.failNext.push({ error: new CloudError({ kind: 'transient', operation: 'routes.apply', httpStatus: 503 }), operation: 'routes.apply' });
     await t.flush();
     assert.equal(t.debugState().failed, 3, 'the failed deletes are remembered for their retry');
     assert.equal(t.outcomeOfDestination(blockN(1)).state, 'Error');
@@ -404,7 +406,7 @@ describe('routes/table (MemoryProvider)', () => {
     const p = new MemoryProvider({ tables: ['rtb-a', 'rtb-b'], servers: ['i-1'] });
     const set = new RouteTableSet(p, options());
     await set.init();
-    assert.equal(p.count('ShowRouteTable'), 2);
+    assert.equal(p.count('routes.list'), 2);
     set.set('h', spec('h', blockN(1), 'i-1'));
     await set.flushAll();
     assert.deepEqual(

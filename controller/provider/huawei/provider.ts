@@ -10,22 +10,24 @@ import type {
   CloudProvider,
   CloudRoute,
   IngressRuleSpec,
+  ProviderCapabilities,
   RouteBatch,
+  RouteKind,
   RouteTableInfo,
   SourceDestCheckMode,
   SourceDestCheckResult,
-} from './provider.js';
-import { CloudError } from './errors.js';
-import { createVpcClient, vpcSdk, withRawCapture, type RawCapture, type VpcClient } from './huawei-sdk.js';
-import { toCloudError, untrustworthySuccess, type ShapeCheck } from './huawei-errors.js';
-import { AuthBackoff } from './auth-backoff.js';
-import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './huawei-config.js';
-import { isFencedError, type WriteFence } from './fence.js';
-import { TokenBucket } from './ratelimit.js';
+} from '../provider.js';
+import { CloudError } from '../errors.js';
+import { createVpcClient, vpcSdk, withRawCapture, type RawCapture, type VpcClient } from './sdk.js';
+import { toCloudError, untrustworthySuccess, type ShapeCheck } from './errors.js';
+import { AuthBackoff } from '../auth-backoff.js';
+import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './config.js';
+import { isFencedError, type WriteFence } from '../fence.js';
+import { TokenBucket } from '../ratelimit.js';
 import { akHint, CredentialsError, redact, sameCredentials, type HuaweiCredentials } from './credentials.js';
-import { covers, parseCidr } from '../cidr.js';
+import { covers, parseCidr } from '../../cidr.js';
 
-export type { HuaweiProviderConfig, HuaweiFlavor } from './huawei-config.js';
+export type { HuaweiProviderConfig, HuaweiFlavor } from './config.js';
 
 /** The logger the provider writes to; winston's Logger fits. */
 export interface ProviderLogger {
@@ -104,11 +106,40 @@ function toPorts(resp: unknown): PortView[] {
     }));
 }
 
+/**
+ * Huawei's route types in the core's terms: "ecs" (next hop a server) is the only kind the
+ * controller writes; "local" is the VPC's own subnet route; everything else (vip, nat, peering,
+ * eni, ...) is somebody else's and never touched.
+ */
+export const ROUTE_TYPE_SERVER = 'ecs';
+const ROUTE_TYPE_LOCAL = 'local';
+
+function kindOf(type: string): RouteKind {
+  return type === ROUTE_TYPE_SERVER ? 'host' : type === ROUTE_TYPE_LOCAL ? 'system' : 'other';
+}
+
 function toRoutes(resp: unknown): CloudRoute[] {
   return arr(rec(rec(resp).routetable).routes)
     .map(rec)
-    .map((r) => ({ destination: s(r.destination), type: s(r.type), nexthop: s(r.nexthop), description: s(r.description) }));
+    .map((r) => ({ destination: s(r.destination), kind: kindOf(s(r.type)), cloudType: s(r.type), nexthop: s(r.nexthop), description: s(r.description) }));
 }
+
+/** The route description holds 0-255 characters: the ownership mark lives there. */
+export const MAX_ROUTE_DESCRIPTION = 255;
+
+/**
+ * UpdateRouteTable takes a whole delta and applies all of it or none. The API reference names
+ * no limit on the number of entries per call (nor does the emulator set one): every change of a
+ * flush goes in one call, as before the core learned of batch limits.
+ */
+export const MAX_ROUTES_PER_UPDATE = Number.POSITIVE_INFINITY;
+
+export const HUAWEI_CAPABILITIES: ProviderCapabilities = {
+  routeWrites: { kind: 'atomic-batch', maxBatch: MAX_ROUTES_PER_UPDATE },
+  ownership: { kind: 'mark', maxLength: MAX_ROUTE_DESCRIPTION },
+  sourceDestCheck: 'supported',
+  asyncRoutes: false,
+};
 
 export interface HuaweiProviderDeps {
   /** A prebuilt client (tests); by default one is built from the configuration. */
@@ -164,6 +195,7 @@ const SHAPES: Record<string, ShapeCheck> = {
 
 export class HuaweiCloudProvider implements CloudProvider {
   readonly name: string;
+  readonly capabilities = HUAWEI_CAPABILITIES;
   readonly config: Readonly<Omit<ResolvedHuaweiConfig, 'credentials'>>;
   private client: VpcClient;
   private credentials: HuaweiCredentials;
@@ -400,10 +432,10 @@ export class HuaweiCloudProvider implements CloudProvider {
     if (!batch.add.length && !batch.mod.length && !batch.del.length) return;
     const action = new vpcSdk.RouteTableRouteAction();
     if (batch.add.length) {
-      action.withAdd(batch.add.map((r) => new vpcSdk.AddRouteTableRoute().withType('ecs').withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
+      action.withAdd(batch.add.map((r) => new vpcSdk.AddRouteTableRoute().withType(ROUTE_TYPE_SERVER).withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
     }
     if (batch.mod.length) {
-      action.withMod(batch.mod.map((r) => new vpcSdk.ModRouteTableRoute().withType('ecs').withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
+      action.withMod(batch.mod.map((r) => new vpcSdk.ModRouteTableRoute().withType(ROUTE_TYPE_SERVER).withDestination(r.destination).withNexthop(r.nexthop).withDescription(r.description)));
     }
     if (batch.del.length) {
       action.withDel(batch.del.map((r) => new vpcSdk.DelRouteTableRoute().withDestination(r.destination)));
@@ -461,6 +493,16 @@ export class HuaweiCloudProvider implements CloudProvider {
     for (const id of changedPorts) this.log.info('NIC allowed address pairs updated', { provider: this.name, instanceId, portId: id, mode, added: wanted });
     const firstChanged = changedPorts[0];
     return { portId: firstChanged ?? ports[0]!.id, changed: firstChanged !== undefined, addresses: ports.flatMap((p) => p.addresses) };
+  }
+
+  /** disable: the pair 1.1.1.1/0 (the cloud's way of switching the check off); block: the block. */
+  sourceDestCheckRecord(mode: SourceDestCheckMode, block: string): string {
+    return mode === 'disable' ? DISABLE_CHECK_PAIR : block;
+  }
+
+  /** The record is the address pair ensureSourceDestCheck added. */
+  removeSourceDestCheck(instanceId: string, record: string): Promise<{ removed: boolean }> {
+    return this.removeAddressPair(instanceId, record);
   }
 
   async removeAddressPair(instanceId: string, pair: string): Promise<{ removed: boolean }> {

@@ -5,8 +5,8 @@
 // undefined and errorMsg "Request failed with status code 400". The raw body captured by
 // huawei-sdk.ts (RawCapture) is therefore parsed first, the exception second.
 
-import { CloudError, type CloudErrorKind } from './errors.js';
-import { MAX_RESPONSE_BYTES, type RawCapture } from './huawei-sdk.js';
+import { CloudError, type CloudErrorKind } from '../errors.js';
+import { MAX_RESPONSE_BYTES, type RawCapture } from './sdk.js';
 import { redact } from './credentials.js';
 
 /**

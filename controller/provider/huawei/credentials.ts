@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { redactSecrets } from '../redact.js';
 
 export interface HuaweiCredentials {
   ak: string;
@@ -121,8 +122,5 @@ const SIGNATURE_HEADER = /(SDK-HMAC-SHA256\s+)?Access=[^,\s]+,\s*SignedHeaders=[
  * characters are ignored) and any SDK-HMAC-SHA256 Authorization value by "***".
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text.replace(SIGNATURE_HEADER, '***');
-  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
-  for (const s of list) out = out.split(s).join('***');
-  return out;
+  return redactSecrets(text.replace(SIGNATURE_HEADER, '***'), secrets);
 }

@@ -1,0 +1,53 @@
+// The core is cloud-neutral (issue 12): a cloud's API operation names, route types, tricks and
+// error codes stay inside its provider's folder. This test reads the working tree with git grep
+// and names every line outside the allowed places.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** What only the Huawei provider (and the Huawei emulator and its tests) may say. */
+const HUAWEI = [
+  // API operations (the SDK's and the REST API's names) and request fields
+  'UpdateRouteTable', 'ShowRouteTable', 'ListRouteTables', 'RouteTableRoute', 'UpdatePort', 'ListPorts', 'NeutronUpdatePort', 'NeutronListPorts',
+  'SecurityGroupRule', 'allowed_address_pairs', 'routetable',
+  // route types, as values
+  "'ecs'", '"ecs"', 'type ecs', "'local'", '"local"',
+  // the address pair that switches the source/destination check off
+  '1.1.1.1/0',
+  // error codes
+  'VPC.0', 'VPC.1', 'VPC.2', 'APIG.0', 'APIGW.0',
+];
+
+/**
+ * The core and what describes it to operators. Not scanned: the Huawei provider, the emulator of
+ * the Huawei API (test/emulator/) and the tests that drive it (test/integration, test/e2e, the
+ * huawei-* and emulator-* unit tests), and the chart and prose docs that describe Huawei setups.
+ */
+const SCANNED = ['controller/', 'manifests/monitoring/', 'manifests/charts/hostnet-controller/files/', 'test/unit/'];
+const ALLOWED = ['controller/provider/huawei/', 'test/unit/huawei-', 'test/unit/emulator', 'test/unit/fence.test.ts', 'test/unit/cloud-neutral.test.ts'];
+
+describe('cloud-neutral core (issue 12)', () => {
+  it('no Huawei API name, route type, address-pair trick or error code outside the Huawei provider', () => {
+    const args = ['grep', '--untracked', '-n', '-I', '-F', ...HUAWEI.flatMap((p) => ['-e', p]), '--', ...SCANNED];
+    let out = '';
+    try {
+      out = execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+    } catch (err) {
+      // git grep exits 1 when nothing matches.
+      if ((err as { status?: number }).status !== 1) throw err;
+    }
+    const offending = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .filter((l) => !ALLOWED.some((a) => l.startsWith(a)));
+    assert.deepEqual(offending, [], `Huawei specifics outside controller/provider/huawei/:\n${offending.join('\n')}`);
+  });
+
+  it('the check itself finds what it looks for (a Huawei file has all three kinds)', () => {
+    const out = execFileSync('git', ['grep', '-c', '-F', '-e', 'UpdateRouteTable', '-e', "'ecs'", '-e', '1.1.1.1/0', '--', 'controller/provider/huawei/'], { cwd: root, encoding: 'utf8' });
+    assert.match(out, /controller\/provider\/huawei\/provider\.ts:\d+/);
+  });
+});
