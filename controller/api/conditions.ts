@@ -79,6 +79,8 @@ export const Reason = {
   /** Docker, iptables or ip refused a change (the message has its error). */
   HostSetupFailed: 'HostSetupFailed',
   // Ready
+  /** The host's agent has not reported HostConfigured for the current generation yet. */
+  WaitingForAgent: 'WaitingForAgent',
   HostReady: 'HostReady',
   NotReady: 'NotReady',
   Deleting: 'Deleting',
