@@ -141,7 +141,7 @@ async function waitNodeReady(url: string, token: string, name: string, kubelet: 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   if (opts.withNode) {
     const missing = nodePrerequisites();
-    if (missing.length > 0) throw new Error(`a control plane with a node needs ${missing.join(', ')} (apt-get install containerd runc containernetworking-plugins, as root)`);
+    if (missing.length > 0) throw new Error(`a control plane with a node needs ${missing.join(', ')} (as root, hack/image.sh packages apt-installs them)`);
   }
   const binDir = ensureTools('k8s', 'etcd', ...(opts.withNode ? ['cluster'] : []));
   // tmpfs when there is one: etcd fsyncs on every write and the data is throw-away anyway.

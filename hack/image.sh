@@ -9,12 +9,13 @@
 # and npm from the npm package `npm` — and passed as the Dockerfile's NODE_IMAGE build argument.
 # The Dockerfile itself stays what users build elsewhere.
 #
-# Usage: hack/image.sh [build|base|pause|daemon-start|daemon-stop|env|size|tar|help]
+# Usage: hack/image.sh [build|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]
 #   build         (default) builds IMAGE (default ghcr.io/hostnet-io/hostnet-controller:<chart
 #                 appVersion>), saves it to $cache/image/<name>_<tag>.tar for containerd, and
 #                 prints the size
 #   base          only assembles the local base image
 #   daemon-start  starts the builder dockerd and leaves it running; daemon-stop stops it
+#   packages      apt-installs what the builder and the one-node cluster need (root)
 #   env           prints DOCKER_HOST for the builder dockerd
 #   size          prints the built image's size; tar prints where `build` saved it
 #   pause         writes the one-node cluster's sandbox image (an OCI archive) and prints its path
@@ -49,10 +50,15 @@ export DOCKER_HOST=unix://$daemon/docker.sock
 # The classic builder: BuildKit would fetch the `# syntax=` frontend image from Docker Hub.
 export DOCKER_BUILDKIT=0
 
+# Debian's packages for the builder and for the one-node cluster of test/cluster/ (hack/node.ts):
+# docker.io (dockerd; it brings containerd and runc), mmdebstrap, containernetworking-plugins.
 need_packages() {
   local missing=()
   [ -x "$DOCKERD" ] || missing+=(docker.io)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  [ -x /usr/bin/containerd ] || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
   [ ${#missing[@]} -eq 0 ] && return
   [ "$(id -u)" = 0 ] || die "needs ${missing[*]} (apt-get install ${missing[*]}) and root"
   log "installing ${missing[*]} from Debian"
@@ -210,11 +216,12 @@ case "${1:-build}" in
   base) daemon_start; trap daemon_stop EXIT; build_base ;;
   daemon-start) daemon_start ;;
   daemon-stop) daemon_stop ;;
+  packages) need_packages ;;
   env) echo "DOCKER_HOST=$DOCKER_HOST" ;;
   size) image_size ;;
   tar) saved_tar ;;
   pause) build_pause; pause_tar ;;
   pause-image) echo "$PAUSE_IMAGE" ;;
   help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) echo "usage: $0 [build|base|pause|daemon-start|daemon-stop|env|size|tar|help]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]" >&2; exit 2 ;;
 esac
