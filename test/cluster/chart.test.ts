@@ -197,6 +197,10 @@ describe('cluster: the chart as real pods on a one-node cluster', function () {
     let minReady = Infinity;
     let maxLive = 0;
     let watching = true;
+    // Hosts the churn deletes (added before the delete call): their routes go on purpose.
+    const deleting = new Set<string>();
+    // Hosts seen Ready, by name: from then on their route must stay in the table.
+    const readyHosts = new Map<string, string>();
 
     // Observers: pods, Lease, seed routes; every 200 ms until the rollout is over.
     const observe = (async () => {
@@ -212,8 +216,13 @@ describe('cluster: the chart as real pods on a one-node cluster', function () {
         if (l && (leaseHistory.length === 0 || leaseHistory.at(-1)!.holder !== holder || leaseHistory.at(-1)!.renewTime !== l.spec.renewTime)) {
           leaseHistory.push({ holder, ...(l.spec.acquireTime ? { acquireTime: l.spec.acquireTime } : {}), ...(l.spec.renewTime ? { renewTime: l.spec.renewTime } : {}) });
         }
+        const hosts = await listHn(kc).catch(() => undefined);
         const have = new Set(ownedRoutes(emu).map((r) => r.destination));
-        for (const d of ['10.0.2.0/24', '10.0.3.0/24']) if (!have.has(d)) problems.push(`route ${d} missing at ${new Date().toISOString()}`);
+        for (const d of ['10.0.2.0/24', '10.0.3.0/24']) if (!have.has(d)) problems.push(`seed route ${d} missing at ${new Date().toISOString()}`);
+        for (const [name, cidr] of readyHosts) {
+          if (!deleting.has(name) && !have.has(cidr)) problems.push(`route ${cidr} of Ready host ${name} missing at ${new Date().toISOString()}`);
+        }
+        for (const h of hosts ?? []) if (isReady(h) && h.status?.podCIDR && !deleting.has(h.metadata.name)) readyHosts.set(h.metadata.name, h.status.podCIDR);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -230,6 +239,7 @@ describe('cluster: the chart as real pods on a one-node cluster', function () {
         created.push(name);
         if (i % 3 === 2) {
           const victim = created.shift()!;
+          deleting.add(victim);
           await deleteHn(kc, victim);
           deleted.push(victim);
         }
@@ -241,9 +251,17 @@ describe('cluster: the chart as real pods on a one-node cluster', function () {
     const r = await helm(cp.kubeconfig, ['upgrade', release, chartDir, ...ns, ...values(nextTag), '--wait', '--timeout', '4m'], { timeoutMs: 270_000 });
     churning = false;
     await churn;
+    assert.equal(r.code, 0, `${r.stderr}\n${await podLogs()}`);
+    // `--wait` returns once the new pods are Ready; the last old pod may still be stopping and
+    // holding the Lease. Keep observing until only new pods are left and one of them leads.
+    const newPods = await waitFor('only the new pods left, one of them leading', async () => {
+      const ps = await pods();
+      const holder = (await lease())?.spec.holderIdentity ?? '';
+      return ps.length === 2 && ps.every((p) => !oldIps.has(p.status.podIP!)) && ps.some((p) => holder.startsWith(`${p.metadata.name}_`)) ? ps : undefined;
+    }, 90_000, 250);
     watching = false;
     await observe;
-    assert.equal(r.code, 0, `${r.stderr}\n${await podLogs()}`);
+    assert.ok(newPods.length === 2);
     console.log(`      rollout took ${((Date.now() - started) / 1000).toFixed(1)} s; ${created.length + deleted.length} hosts created, ${deleted.length} deleted meanwhile`);
 
     const after = await pods();
@@ -256,6 +274,7 @@ describe('cluster: the chart as real pods on a one-node cluster', function () {
     assert.ok(maxTerminating <= 1, `one pod terminating at a time (saw ${maxTerminating})`);
     assert.ok(minReady >= 1, `a Ready replica at every moment (saw ${minReady})`);
     assert.deepEqual(problems, []);
+    assert.ok(readyHosts.size > 10, `the route check covered the churned hosts (${readyHosts.size} seen Ready)`);
 
     // The Lease: every change of holder came within the lease duration of the previous holder's
     // last renewal (or its release).
