@@ -112,7 +112,7 @@ build_base() {
   local cafile; cafile=$(npm config get cafile 2>/dev/null || true)
   [ "$cafile" = null ] || [ "$cafile" = undefined ] && cafile=
   [ -z "$cafile" ] || [ -s "$cafile" ] || cafile=
-  local stampv="$DEBIAN_SUITE+node$NODE_VERSION+npm$NPM_VERSION+ca:$( [ -n "$cafile" ] && sha256sum <"$cafile" | cut -c1-16)"
+  local stampv="$DEBIAN_SUITE-slim+node$NODE_VERSION+npm$NPM_VERSION+ca:$( [ -n "$cafile" ] && sha256sum <"$cafile" | cut -c1-16)"
   if "$DOCKER" image inspect "$LOCAL_BASE" >/dev/null 2>&1 && [ "$(cat "$work/.base.version" 2>/dev/null)" = "$stampv" ]; then
     return
   fi
@@ -137,8 +137,10 @@ build_base() {
     install -D -m 0644 "$cafile" "$tmp/root/usr/local/etc/npm-build-ca.crt"
     printf 'cafile=/usr/local/etc/npm-build-ca.crt\n' >"$tmp/root/usr/local/etc/npmrc"
   fi
-  # What the slim image drops as well: apt lists, docs and man pages.
-  rm -rf "$tmp/root/var/lib/apt/lists/"* "$tmp/root/usr/share/doc/"* "$tmp/root/usr/share/man/"* "$tmp/root/var/cache/apt/"*.bin
+  # What Debian's slim images drop as well (their dpkg path-excludes): apt lists, docs, man and
+  # info pages, translations, lintian overrides.
+  rm -rf "$tmp/root/var/lib/apt/lists/"* "$tmp/root/var/cache/apt/"*.bin "$tmp/root/usr/share/doc/"* "$tmp/root/usr/share/man/"* \
+    "$tmp/root/usr/share/info/"* "$tmp/root/usr/share/locale/"* "$tmp/root/usr/share/lintian/overrides/"* "$tmp/root/usr/share/groff/"*
   log "importing $LOCAL_BASE"
   tar -C "$tmp/root" --numeric-owner -c . | "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
