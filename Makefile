@@ -42,6 +42,11 @@ test: lint tools image ## Every suite: unit, integration (real kube-apiserver), 
 demo: deps tools ## Control plane + VPC emulator + controller on local defaults, until Ctrl-C
 	npx tsx hack/demo.ts
 
+.PHONY: demo-cluster
+demo-cluster: deps tools image ## The demo on a one-node cluster: the chart installed as real pods of the image (root)
+	hack/tools.sh cluster
+	npx tsx hack/demo.ts --with-node
+
 .PHONY: emulator
 emulator: deps ## The VPC API emulator alone, with the seed topology
 	npx tsx test/emulator/main.ts --seed --port 18080
