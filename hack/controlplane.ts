@@ -155,12 +155,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await node?.stop();
     for (const c of children.reverse()) await stopProcess(c);
     network?.remove();
+    process.off('exit', removeNetwork);
     rmSync(dir, { recursive: true, force: true });
   };
+  // Also on an abrupt exit (the node has its own handler for its processes, mounts and cgroups).
+  const removeNetwork = (): void => network?.remove();
   try {
     // The pause image first (it may build), then the link the API server will listen on.
     const pauseTar = opts.withNode ? execFileSync(join(repoRoot, 'hack', 'image.sh'), ['pause'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim() : '';
-    if (opts.withNode) network = createNodeNetwork();
+    if (opts.withNode) {
+      network = createNodeNetwork();
+      process.on('exit', removeNetwork);
+    }
     const apiAddress = network?.hostAddress ?? '127.0.0.1';
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;

@@ -218,6 +218,26 @@ function removeCgroupTree(path: string): void {
   }
 }
 
+/** Every process in a cgroup tree (cgroup v1 or v2: cgroup.procs at each level). */
+function cgroupPids(path: string): number[] {
+  if (!existsSync(path)) return [];
+  const pids: number[] = [];
+  try {
+    pids.push(...readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+  } catch {
+    // not a cgroup directory
+  }
+  for (const entry of readdirSync(path)) {
+    const child = join(path, entry);
+    try {
+      if (statSync(child).isDirectory()) pids.push(...cgroupPids(child));
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return pids;
+}
+
 /** Processes whose command line mentions `needle` (our own socket path: nobody else's). */
 function pidsMentioning(needle: string): number[] {
   const pids: number[] = [];
@@ -246,6 +266,7 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
   const ctr = (args: string[]): string => sh('ctr', ['--address', sock, '--namespace', 'k8s.io', ...args]);
 
   const stop = async (): Promise<void> => {
+    process.off('exit', onExit);
     const kubelet = children[1];
     if (kubelet) await opts.stopProcess(kubelet);
     // Pods: kill every task containerd runs (containers and sandboxes), then containerd itself;
@@ -275,13 +296,26 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
       }
       await opts.stopProcess(children[0]);
     }
-    for (const pid of pidsMentioning(sock)) {
+    releaseHostSync();
+  };
+
+  // What must not outlive this process even when it dies without stop() (the control plane's
+  // exit handler only kills its direct children; shims and pods are not among them): every
+  // process in the kubelet's cgroups, the shims (by our socket path), mounts, the pods'
+  // namespaces and the cgroups. Synchronous, so it can run in an 'exit' handler.
+  const releaseHostSync = (): void => {
+    const pids = new Set<number>(pidsMentioning(sock));
+    for (const root of cgroupRoots) for (const pid of cgroupPids(root)) pids.add(pid);
+    for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone
       }
     }
+    // A cgroup can only be removed once the kernel has reaped its last task.
+    const until = Date.now() + 5000;
+    while (cgroupRoots.some((r) => cgroupPids(r).length > 0) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     for (const m of mountsUnder(dir)) {
       try {
         sh('umount', ['-l', m]);
@@ -299,6 +333,12 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
     }
     for (const root of cgroupRoots) removeCgroupTree(root);
   };
+  const onExit = (): void => {
+    if (children[0]?.exitCode === null) children[0].kill('SIGKILL');
+    if (children[1]?.exitCode === null) children[1].kill('SIGKILL');
+    releaseHostSync();
+  };
+  process.on('exit', onExit);
 
   try {
     writeFileSync(join(ctrDir, 'config.toml'), containerdConfig(ctrDir, sock, opts.pauseImage));
