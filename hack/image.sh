@@ -20,7 +20,8 @@
 #   size          prints the built image's size; tar prints where `build` saved it
 #   pause         writes the one-node cluster's sandbox image (an OCI archive) and prints its path
 #
-# Environment: IMAGE (repository:tag), HOSTNET_CACHE (as hack/tools.sh), NODE_IMAGE (use this
+# Environment: IMAGE (repository:tag), HOSTNET_CACHE (as hack/tools.sh), DOCKER_STORAGE_DRIVER
+# (default overlay2, vfs when the cache is on overlayfs), NODE_IMAGE (use this
 # base instead of the default or the local one), PULL_BASE=0 (do not even try the registry).
 # Needs root (dockerd) and, on first use, apt-get for docker.io and mmdebstrap.
 set -euo pipefail
@@ -73,12 +74,16 @@ daemon_start() {
   need_packages
   daemon_running && return
   mkdir -p "$daemon"
-  log "starting the builder dockerd ($daemon)"
+  # overlay2 needs a data root that is not itself on overlayfs (as in a container); vfs works
+  # everywhere, only slower and bigger.
+  local driver=${DOCKER_STORAGE_DRIVER:-overlay2}
+  case "$(stat -fc %T "$daemon")" in overlayfs) driver=${DOCKER_STORAGE_DRIVER:-vfs} ;; esac
+  log "starting the builder dockerd ($daemon, storage $driver)"
   # Builds use the host's network (--network host) for npm; nothing else needs a network, so the
   # daemon creates none and touches neither iptables nor ip_forward.
   "$DOCKERD" --data-root "$daemon/data" --exec-root "$daemon/exec" --pidfile "$daemon/pid" \
     -H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
-    --ip-masq=false --storage-driver overlay2 --log-level warn >"$daemon/dockerd.log" 2>&1 &
+    --ip-masq=false --storage-driver "$driver" --log-level warn >"$daemon/dockerd.log" 2>&1 &
   local i
   for i in $(seq 1 120); do
     "$DOCKER" info >/dev/null 2>&1 && return
