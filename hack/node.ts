@@ -62,7 +62,14 @@ export interface NodeOptions {
 }
 
 const NODE_NAME = 'hostnet-node';
-const SNAPSHOTTER = 'overlayfs';
+/** overlayfs, unless the node's directory is itself on overlayfs (a container): then native. */
+function snapshotterFor(dir: string): 'overlayfs' | 'native' {
+  try {
+    return sh('stat', ['-fc', '%T', dir]).trim() === 'overlayfs' ? 'native' : 'overlayfs';
+  } catch {
+    return 'native';
+  }
+}
 const CNI_BIN = '/usr/lib/cni';
 
 function sh(cmd: string, args: string[]): string {
@@ -126,7 +133,7 @@ export function createNodeNetwork(): NodeNetwork {
   return { netns, hostAddress, nodeAddress, podCIDR, link, remove };
 }
 
-function containerdConfig(dir: string, sock: string, pauseImage: string): string {
+function containerdConfig(dir: string, sock: string, pauseImage: string, snapshotter: string): string {
   return `version = 2
 root = "${join(dir, 'root')}"
 state = "${join(dir, 'state')}"
@@ -145,7 +152,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   restrict_oom_score_adj = true
   enable_selinux = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "${SNAPSHOTTER}"
+    snapshotter = "${snapshotter}"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
@@ -259,6 +266,7 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
   const kubeletDir = join(dir, 'kubelet');
   for (const d of [ctrDir, join(ctrDir, 'net.d'), kubeletDir]) mkdirSync(d, { recursive: true });
   const cniBefore = cniNetnses();
+  const snapshotter = snapshotterFor(ctrDir);
   const cgroupRoots = existsSync('/sys/fs/cgroup')
     ? readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c, 'kubepods')).filter((p) => !existsSync(p))
     : [];
@@ -341,7 +349,7 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
   process.on('exit', onExit);
 
   try {
-    writeFileSync(join(ctrDir, 'config.toml'), containerdConfig(ctrDir, sock, opts.pauseImage));
+    writeFileSync(join(ctrDir, 'config.toml'), containerdConfig(ctrDir, sock, opts.pauseImage, snapshotter));
     writeFileSync(
       join(ctrDir, 'net.d', '10-hostnet-node.conflist'),
       JSON.stringify({
@@ -375,7 +383,7 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
       name: NODE_NAME,
       network,
       containerdSocket: sock,
-      importImage: (tarFile) => void ctr(['images', 'import', '--snapshotter', SNAPSHOTTER, tarFile]),
+      importImage: (tarFile) => void ctr(['images', 'import', '--snapshotter', snapshotter, tarFile]),
       tagImage: (source, target) => void ctr(['images', 'tag', '--force', source, target]),
       stop,
     };
