@@ -11,8 +11,8 @@
 // tests reach pod ports), and in the node namespace a DNAT of the `kubernetes` Service address
 // (10.96.0.1:443) to the API server: the one Service pods need, without a kube-proxy.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface NodeNetwork {
@@ -245,6 +245,22 @@ function cgroupPids(path: string): number[] {
   return pids;
 }
 
+/**
+ * The socket a containerd 1.6 runc shim listens on: /run/containerd/s/<sha256 of
+ * "<containerd address>/<namespace>/<id>"> (containerd's shim.SocketAddress), from its arguments.
+ */
+function shimSocket(pid: number): string | undefined {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const arg = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+    const [ns, id, address] = [arg('-namespace'), arg('-id'), arg('-address')];
+    if (!ns || !id || !address || !args[0]?.endsWith('containerd-shim-runc-v2')) return undefined;
+    return join('/run/containerd/s', createHash('sha256').update(join(address, ns, id)).digest('hex'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes whose command line mentions `needle` (our own socket path: nobody else's). */
 function pidsMentioning(needle: string): number[] {
   const pids: number[] = [];
@@ -282,15 +298,22 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
     if (children[0]?.exitCode === null) {
       try {
         const tasks = ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean);
-        for (const t of tasks) {
-          try {
-            ctr(['tasks', 'kill', '-s', 'SIGKILL', t]);
-          } catch {
-            // already stopped
+        // SIGKILL straight to every process in the kubelet's cgroups (one `ctr tasks kill` per
+        // task costs seconds here); the shims see their tasks exit and `tasks delete` returns.
+        for (const root of cgroupRoots) {
+          for (const pid of cgroupPids(root)) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
           }
         }
+        // Deleting lets each shim clean up and exit; what is not deleted within 2 s (a task
+        // containerd refuses to delete) is left to the SIGKILL of the shims below.
+        const deadline = Date.now() + 2000;
         for (const t of tasks) {
-          for (let i = 0; i < 50; i++) {
+          while (Date.now() < deadline) {
             try {
               ctr(['tasks', 'delete', t]);
               break;
@@ -312,7 +335,9 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
   // process in the kubelet's cgroups, the shims (by our socket path), mounts, the pods'
   // namespaces and the cgroups. Synchronous, so it can run in an 'exit' handler.
   const releaseHostSync = (): void => {
-    const pids = new Set<number>(pidsMentioning(sock));
+    const shims = pidsMentioning(sock);
+    const shimSockets = shims.map(shimSocket).filter((p): p is string => p !== undefined);
+    const pids = new Set<number>(shims);
     for (const root of cgroupRoots) for (const pid of cgroupPids(root)) pids.add(pid);
     for (const pid of pids) {
       try {
@@ -321,6 +346,8 @@ export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
         // gone
       }
     }
+    // A killed shim leaves its socket behind.
+    for (const p of shimSockets) rmSync(p, { force: true });
     // A cgroup can only be removed once the kernel has reaped its last task.
     const until = Date.now() + 5000;
     while (cgroupRoots.some((r) => cgroupPids(r).length > 0) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
