@@ -26,6 +26,16 @@ export interface ControlPlane {
   dir: string;
   /** Directory with kube-apiserver, etcd, kubectl, helm, prometheus. */
   binDir: string;
+  /** kill -9 of kube-apiserver (etcd keeps running); resolves once the process is gone. */
+  killApiServer(): Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same etcd, port, serving certificates (the cert dir keeps
+   * the self-signed pair it wrote at first start), tokens and service-account keys, so every
+   * kubeconfig and client keeps working; resolves once /readyz answers 200. A no-op while it runs.
+   */
+  startApiServer(): Promise<void>;
+  /** Whether kube-apiserver is running (false between killApiServer and startApiServer). */
+  apiServerRunning(): boolean;
   stop(): Promise<void>;
 }
 
@@ -61,8 +71,8 @@ process.on('exit', () => {
   for (const c of allChildren) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-function startProcess(bin: string, args: string[], logFile: string, verbose: boolean): ChildProcess {
-  const out = createWriteStream(logFile);
+function startProcess(bin: string, args: string[], logFile: string, verbose: boolean, append = false): ChildProcess {
+  const out = createWriteStream(logFile, { flags: append ? 'a' : 'w' });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   allChildren.add(child);
   child.on('exit', () => allChildren.delete(child));
@@ -141,32 +151,43 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const url = `https://127.0.0.1:${apiPort}`;
     const apiLog = join(dir, 'kube-apiserver.log');
-    const api = startProcess(
-      join(binDir, 'kube-apiserver'),
-      [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${join(dir, 'certs')}`,
-        `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        '--service-cluster-ip-range=10.96.0.0/16',
-        '--service-account-issuer=https://kubernetes.default.svc',
-        `--service-account-key-file=${join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--api-audiences=https://kubernetes.default.svc',
-        '--allow-privileged=true',
-        // No controller-manager runs, so nothing would create service-account token secrets for pods.
-        '--disable-admission-plugins=ServiceAccount',
-        '--endpoint-reconciler-type=none',
-        '--v=0',
-      ],
-      apiLog,
-      verbose,
-    );
+    const apiArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--api-audiences=https://kubernetes.default.svc',
+      '--allow-privileged=true',
+      // No controller-manager runs, so nothing would create service-account token secrets for pods.
+      '--disable-admission-plugins=ServiceAccount',
+      '--endpoint-reconciler-type=none',
+      '--v=0',
+    ];
+    // One log for every run of kube-apiserver (appended), so a restart keeps the earlier lines.
+    let api = startProcess(join(binDir, 'kube-apiserver'), apiArgs, apiLog, verbose);
     children.push(api);
     await waitReady(url, token, api, opts.readyTimeoutMs ?? 90_000, apiLog);
+    const running = (): boolean => api.exitCode === null && api.signalCode === null;
+    const killApiServer = async (): Promise<void> => {
+      if (!running()) return;
+      const exited = new Promise<void>((resolve) => api.once('exit', () => resolve()));
+      api.kill('SIGKILL');
+      await exited;
+    };
+    const startApiServer = async (): Promise<void> => {
+      if (running()) return;
+      const next = startProcess(join(binDir, 'kube-apiserver'), apiArgs, apiLog, verbose, true);
+      children[children.indexOf(api)] = next;
+      api = next;
+      await waitReady(url, token, api, opts.readyTimeoutMs ?? 90_000, apiLog);
+    };
 
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(
@@ -191,7 +212,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ].join('\n'),
       { mode: 0o600 },
     );
-    return { url, kubeconfig, token, dir, binDir, stop };
+    return { url, kubeconfig, token, dir, binDir, killApiServer, startApiServer, apiServerRunning: running, stop };
   } catch (err) {
     await stop();
     throw err;
