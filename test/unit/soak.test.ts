@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { HostNetwork } from '../../controller/api/types.js';
 import type { CallRecord } from '../emulator/calllog.js';
-import { concurrentWriterProblems, foreignRouteProblems, leftoverRouteProblems, pinConflicts } from '../helpers/invariants.js';
+import { allocationProblems, concurrentWriterProblems, foreignRouteProblems, leftoverRouteProblems, pinConflicts, type LedgerView } from '../helpers/invariants.js';
 import { parseSoakArgs } from '../soak/options.js';
 
 function call(seq: number, time: string, ak: string, operation = 'UpdateRouteTable'): CallRecord {
@@ -80,5 +80,25 @@ describe('soak: invariant checks', () => {
   it('a pin on a block another host holds is a pin conflict; a pin its own host holds is not', () => {
     const conflicts = pinConflicts([host('a', '10.0.0.0/26'), host('b', undefined, '10.0.0.0/26', 'CIDRInUse'), host('c', '10.0.0.64/26', '10.0.0.64/26'), host('d', undefined, '10.0.1.0/26')]);
     assert.deepEqual([...conflicts], [['b', 'a']]);
+  });
+
+  const ledger = (records: [string, string][]): LedgerView => ({ exists: true, records: new Map(records), data: {} });
+
+  it('converged with pin conflicts expected: the conflicting pin must say CIDRInUse and hold nothing; the others need their block and route', () => {
+    const hosts = [host('a', '10.0.0.0/26'), host('b', undefined, '10.0.0.0/26', 'CIDRInUse')];
+    const routes = [{ destination: '10.0.0.0/26', nexthop: 'i-1', owner: 'a' }];
+    assert.deepEqual(allocationProblems({ hosts, ledger: ledger([['10.0.0.0/26', 'a']]), routes }, { converged: true, pinConflictsExpected: true }), []);
+    // Without the exemption the same view is unsettled (b has no block).
+    assert.deepEqual(allocationProblems({ hosts, ledger: ledger([['10.0.0.0/26', 'a']]), routes }, { converged: true }), ['b has no status.podCIDR']);
+    const wrongReason = [host('a', '10.0.0.0/26'), host('b', undefined, '10.0.0.0/26', 'PoolExhausted')];
+    assert.match(allocationProblems({ hosts: wrongReason, ledger: ledger([['10.0.0.0/26', 'a']]), routes }, { converged: true, pinConflictsExpected: true })[0]!, /b pins 10\.0\.0\.0\/26, held by a, but says CIDRAllocated=False\/PoolExhausted/);
+    const noRoute = allocationProblems({ hosts, ledger: ledger([['10.0.0.0/26', 'a']]), routes: [] }, { converged: true, pinConflictsExpected: true });
+    assert.deepEqual(noRoute, ['a 10.0.0.0/26: 0 owned routes']);
+  });
+
+  it('during the chaos: a status block the ledger does not back, and a block twice, are reported', () => {
+    assert.deepEqual(allocationProblems({ hosts: [host('a', '10.0.0.0/26')], ledger: ledger([]) }), ['a has status.podCIDR 10.0.0.0/26 but the ledger records nothing for that block']);
+    const twice = allocationProblems({ hosts: [host('a', '10.0.0.0/26'), host('b', '10.0.0.0/26')], ledger: ledger([['10.0.0.0/26', 'a']]) });
+    assert.ok(twice.includes('status blocks overlap: a 10.0.0.0/26 and b 10.0.0.0/26'), JSON.stringify(twice));
   });
 });
