@@ -18,7 +18,17 @@ async function main(): Promise<number> {
   }
   const { report: file, ...o } = parsed;
   const stamp = (): string => new Date().toISOString().slice(11, 19);
+  // Ctrl-C: stop the chaos, stop and remove everything; a second one exits at once.
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    if (interrupt.signal.aborted) process.exit(130);
+    console.log(`${stamp()} interrupted: stopping the replicas, the emulator and the control plane (again to exit at once)`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const report = await runSoak({
+    signal: interrupt.signal,
     ...DEFAULTS,
     minutes: o.minutes,
     hosts: o.hosts,

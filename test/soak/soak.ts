@@ -55,6 +55,8 @@ export interface SoakOptions {
    * the soak's objects in it, for the caller to clean) instead of a throw-away one of its own.
    */
   controlPlane?: ControlPlane;
+  /** Aborting ends the run early (Ctrl-C): everything is stopped and removed, runSoak rejects. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULTS = {
@@ -100,7 +102,7 @@ export interface Violation {
 }
 
 export interface SoakReport {
-  options: Omit<SoakOptions, 'log' | 'controlPlane'>;
+  options: Omit<SoakOptions, 'log' | 'controlPlane' | 'signal'>;
   startedAt: string;
   finishedAt: string;
   setup: { hosts: number; readySeconds: number };
@@ -205,9 +207,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const key = `status ${i.exitCode}`;
       exited[key] = (exited[key] ?? 0) + 1;
     }
-    const { log: _log, controlPlane: _cp, ...options } = opts;
+    const { log: _log, controlPlane: _cp, signal: _signal, ...options } = opts;
     void _log;
     void _cp;
+    void _signal;
     return {
       options,
       startedAt: new Date(started).toISOString(),
@@ -226,6 +229,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     };
   };
 
+  const checkAborted = (): void => {
+    if (opts.signal?.aborted) throw new Error('soak interrupted');
+  };
   try {
     cp = opts.controlPlane ?? (await startControlPlane());
     await cp.startApiServer(); // a no-op unless an earlier run left it killed
@@ -273,6 +279,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const hosts = await listHn(kc).catch(() => [] as HostNetwork[]);
       const ready = hosts.filter(isReady).length;
       if (hosts.length === opts.hosts && ready === opts.hosts) break;
+      checkAborted();
       if (Date.now() - setupStart > 20 * 60_000) throw new Error(`set-up: only ${ready} of ${opts.hosts} hosts Ready after 20 minutes`);
       await sleep(1000);
     }
@@ -484,11 +491,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         .join(', ') +
       ` | checks ${checks.run} run, ${checks.failed} failed, ${checks.skipped} skipped | replicas started ${set.incarnations.length}`;
 
-    while (Date.now() < chaosEnd) {
+    while (Date.now() < chaosEnd && !opts.signal?.aborted) {
       const now = Date.now();
       if (now >= nextProgress) {
         log(progress());
-        nextProgress += opts.progressEverySeconds * 1000;
+        nextProgress = now + opts.progressEverySeconds * 1000;
       }
       if (now >= nextLeaderKill) {
         const killed = await set.killLeader();
@@ -521,6 +528,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     chaosRunning = false;
     await checker;
     log(progress());
+    checkAborted();
 
     // --- after the chaos: convergence, then the final check ------------------------------------
     emu.faults.clear();
