@@ -32,7 +32,7 @@ describe('e2e: chaos soak (2 minutes; `make soak` runs it for 10)', function () 
 
   describe('two minutes of chaos', function () {
     // Set-up (60 hosts Ready) about a minute on a loaded machine, 2 min of chaos, at most
-    // 2 resync periods (30 s) of convergence.
+    // 2 resync periods (40 s) of convergence.
     this.timeout(8 * 60_000);
     let kc: KubeConfig | undefined;
     after(async () => kc && resetCluster(kc));
@@ -46,7 +46,7 @@ describe('e2e: chaos soak (2 minutes; `make soak` runs it for 10)', function () 
         minutes: 2,
         hosts: 60,
         seed: 20261202,
-        resyncSeconds: 15,
+        resyncSeconds: 20,
         progressEverySeconds: 30,
         leaderKillEverySeconds: 40,
         apiServerKillEverySeconds: 50,
