@@ -11,7 +11,7 @@ export interface SoakCliOptions {
 
 export const LIMITS = { minutes: [1, 120], hosts: [1, 900], resyncSeconds: [5, 600] } as const;
 
-export const USAGE = `Usage: npx tsx hack/soak.ts [options]      (make soak ARGS="--minutes 10")
+export const USAGE = `Usage: npx tsx hack/soak.ts [options]      (make soak MINUTES=10 ARGS="--hosts 300 --seed 1")
 
 The chaos soak: a throw-away kube-apiserver + etcd, the Huawei VPC emulator, two controller
 replicas with leader election and N hosts, then a seeded random mix of host creates, deletes,
