@@ -55,6 +55,11 @@ emulator: deps ## The VPC API emulator alone, with the seed topology
 bench: deps tools ## Convergence, cloud-call economy and memory at 100/1,000/5,000 hosts
 	npx tsx hack/bench.ts
 
+MINUTES ?= 10
+.PHONY: soak
+soak: deps tools ## Chaos soak (not in make test): MINUTES=10 of faults and kills, ARGS="--hosts 300 --seed N --report FILE"
+	npx tsx hack/soak.ts --minutes $(MINUTES) $(ARGS)
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf dist

@@ -34,6 +34,16 @@ export interface ControlPlane {
   binDir: string;
   /** The node, when started with `withNode`. */
   node?: ClusterNode;
+  /** kill -9 of kube-apiserver (etcd keeps running); resolves once the process is gone. */
+  killApiServer(): Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same etcd, port, serving certificates (the cert dir keeps
+   * the self-signed pair it wrote at first start), tokens and service-account keys, so every
+   * kubeconfig and client keeps working; resolves once /readyz answers 200. A no-op while it runs.
+   */
+  startApiServer(): Promise<void>;
+  /** Whether kube-apiserver is running (false between killApiServer and startApiServer). */
+  apiServerRunning(): boolean;
   stop(): Promise<void>;
 }
 
@@ -74,8 +84,8 @@ process.on('exit', () => {
   for (const c of allChildren) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-function startProcess(bin: string, args: string[], logFile: string, verbose: boolean, env?: NodeJS.ProcessEnv): ChildProcess {
-  const out = createWriteStream(logFile);
+function startProcess(bin: string, args: string[], logFile: string, verbose: boolean, env?: NodeJS.ProcessEnv, append = false): ChildProcess {
+  const out = createWriteStream(logFile, { flags: append ? 'a' : 'w' });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   allChildren.add(child);
   child.on('exit', () => allChildren.delete(child));
@@ -196,34 +206,45 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const url = `https://${apiAddress}:${apiPort}`;
     const apiLog = join(dir, 'kube-apiserver.log');
-    const api = startProcess(
-      join(binDir, 'kube-apiserver'),
-      [
-        `--etcd-servers=${etcdUrl}`,
-        `--bind-address=${apiAddress}`,
-        `--advertise-address=${apiAddress}`,
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${join(dir, 'certs')}`,
-        `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        '--service-cluster-ip-range=10.96.0.0/16',
-        '--service-account-issuer=https://kubernetes.default.svc',
-        `--service-account-key-file=${join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--api-audiences=https://kubernetes.default.svc',
-        '--allow-privileged=true',
-        // Without a node no pod runs, and nothing would create the service accounts' tokens.
-        ...(opts.withNode ? [] : ['--disable-admission-plugins=ServiceAccount']),
-        // The node's name is not in any DNS: reach the kubelet (exec, logs) by its address.
-        ...(opts.withNode ? ['--kubelet-preferred-address-types=InternalIP'] : []),
-        '--endpoint-reconciler-type=none',
-        '--v=0',
-      ],
-      apiLog,
-      verbose,
-    );
+    const apiArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      `--bind-address=${apiAddress}`,
+      `--advertise-address=${apiAddress}`,
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--api-audiences=https://kubernetes.default.svc',
+      '--allow-privileged=true',
+      // Without a node no pod runs, and nothing would create the service accounts' tokens.
+      ...(opts.withNode ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      // The node's name is not in any DNS: reach the kubelet (exec, logs) by its address.
+      ...(opts.withNode ? ['--kubelet-preferred-address-types=InternalIP'] : []),
+      '--endpoint-reconciler-type=none',
+      '--v=0',
+    ];
+    // One log for every run of kube-apiserver (appended), so a restart keeps the earlier lines.
+    let api = startProcess(join(binDir, 'kube-apiserver'), apiArgs, apiLog, verbose);
     children.push(api);
     await waitReady(url, token, api, opts.readyTimeoutMs ?? 90_000, apiLog);
+    const running = (): boolean => api.exitCode === null && api.signalCode === null;
+    const killApiServer = async (): Promise<void> => {
+      if (!running()) return;
+      const exited = new Promise<void>((resolve) => api.once('exit', () => resolve()));
+      api.kill('SIGKILL');
+      await exited;
+    };
+    const startApiServer = async (): Promise<void> => {
+      if (running()) return;
+      const next = startProcess(join(binDir, 'kube-apiserver'), apiArgs, apiLog, verbose, undefined, true);
+      children[children.indexOf(api)] = next;
+      api = next;
+      await waitReady(url, token, api, opts.readyTimeoutMs ?? 90_000, apiLog);
+    };
 
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(
@@ -297,7 +318,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       });
       await waitNodeReady(url, token, node.name, undefined, opts.readyTimeoutMs ?? 120_000, join(dir, 'node', 'kubelet.log'));
     }
-    return { url, kubeconfig, token, dir, binDir, ...(node ? { node } : {}), stop };
+    return { url, kubeconfig, token, dir, binDir, ...(node ? { node } : {}), killApiServer, startApiServer, apiServerRunning: running, stop };
   } catch (err) {
     await stop();
     throw err;
