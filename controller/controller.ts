@@ -289,19 +289,29 @@ export class HostNetworkController {
    * The start-up read of the route tables. Refused credentials wait out the provider's auth
    * backoff here instead of failing the start-up: exiting would restart the process, whose first
    * call signs with the bad key again — a crash loop into the cloud's AK lockout. The provider
-   * logs each backoff once; Ready stays false meanwhile.
+   * logs each backoff once; Ready stays false meanwhile. A throttled or transient failure (429,
+   * 5xx, timeout, reset) is retried here too, with backoff (0.5 s doubling to 10 s): exiting for
+   * one lost call hands the lease to a standby that meets the same cloud, and under the
+   * kubelet's crash-loop backoff leaves every host unserved for minutes (found by the soak).
    */
   private async initTablesPatiently(): Promise<void> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.tables.init();
         return;
       } catch (err) {
-        if (!isCloudError(err) || err.kind !== 'auth' || this.stopped) throw err;
-        this.o.log.debug('start-up sync waits for the cloud auth backoff', { retryAfterMs: err.retryAfterMs });
-        // A fresh refusal carries no wait yet: the next attempt, a moment later, is refused
-        // locally and says how long the backoff is.
-        await delay(err.retryAfterMs ?? 1000, undefined, { signal: this.fence.signal }).catch(() => undefined);
+        if (!isCloudError(err) || (err.kind !== 'auth' && !err.retryable) || this.stopped) throw err;
+        let waitMs: number;
+        if (err.kind === 'auth') {
+          this.o.log.debug('start-up sync waits for the cloud auth backoff', { retryAfterMs: err.retryAfterMs });
+          // A fresh refusal carries no wait yet: the next attempt, a moment later, is refused
+          // locally and says how long the backoff is.
+          waitMs = err.retryAfterMs ?? 1000;
+        } else {
+          waitMs = Math.max(err.minRetryDelayMs, Math.min(10_000, 500 * 2 ** (attempt - 1))) * (1 + Math.random() * 0.2);
+          this.o.log.warn('start-up read of the route tables failed; retrying', { error: err.message, attempt, retryInMs: Math.round(waitMs) });
+        }
+        await delay(waitMs, undefined, { signal: this.fence.signal }).catch(() => undefined);
         if (this.stopped) throw err;
       }
     }

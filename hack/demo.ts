@@ -6,7 +6,11 @@
 //   4. examples/ applied; `kubectl get hn` and the emulator's route table printed
 //   5. as root: containers in network namespaces ping each other across the emulated VPC
 // It stays up until Ctrl-C, then stops everything and removes every file it made.
-import { execFile } from 'node:child_process';
+//
+// `make demo-cluster` (`tsx hack/demo.ts --with-node`, root, after `make image`): the same on a
+// one-node cluster (hack/node.ts), with the controller installed by `helm install` of the chart as
+// two real pods of the image, instead of a process of this machine.
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   let emu: Emulator | undefined;
   let ctl: ControllerProcess | undefined;
+  const withNode = process.argv.includes('--with-node');
   let netns: { stop(): Promise<void> } | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
@@ -41,7 +46,7 @@ async function main(): Promise<void> {
 
   try {
     heading('1/5 control plane');
-    cp = await startControlPlane();
+    cp = await startControlPlane({ withNode });
     // Asynchronous: the emulator runs in this process and must keep answering meanwhile.
     const run = promisify(execFile);
     const kubectl = async (...args: string[]): Promise<string> =>
@@ -52,18 +57,40 @@ async function main(): Promise<void> {
     say('HostNetwork CRD installed');
 
     heading('2/5 VPC API emulator (seed topology)');
-    emu = await startEmulator({ latencyMs: 20, jitterMs: 10 });
+    // With a node, on the address its pods reach (the node's link; see hack/node.ts).
+    emu = await startEmulator({ latencyMs: 20, jitterMs: 10, ...(cp.node ? { host: cp.node.network.hostAddress } : {}) });
     say(`emulator ${emu.url}  project ${SEED.projectId}  route table ${SEED.routeTableId}`);
     for (const [name, s] of Object.entries(SEED.servers)) say(`  server ${name}  ${s.ip}  id ${s.id}`);
 
     heading('3/5 controller');
-    ctl = await startController({
+    let metricsHint: string;
+    if (cp.node) {
+      const tar = execFileSync(join(repoRoot, 'hack', 'image.sh'), ['tar'], { encoding: 'utf8' }).trim();
+      say(`importing the image (${tar}) into the node's containerd`);
+      cp.node.importImage(tar);
+      await kubectl('create', 'namespace', 'hostnet-system');
+      await kubectl('label', 'namespace', 'hostnet-system', 'pod-security.kubernetes.io/enforce=restricted');
+      await kubectl('-n', 'hostnet-system', 'create', 'secret', 'generic', 'hostnet-controller-cloud-credentials', `--from-literal=access-key=${SEED.ak}`, `--from-literal=secret-key=${SEED.sk}`);
+      const helm = join(cp.binDir, 'helm');
+      const out = await run(helm, [
+        'install', 'hostnet-controller', join(repoRoot, 'manifests', 'charts', 'hostnet-controller'), '-n', 'hostnet-system', '--wait', '--timeout=3m',
+        '--set', 'image.pullPolicy=Never', '--set', `cloud.endpoint=${emu.url}`, '--set', `cloud.projectId=${SEED.projectId}`,
+        '--set', `cloud.routeTableIds={${SEED.routeTableId}}`, '--set', `cloud.securityGroup.id=${SEED.securityGroupId}`,
+        '--set', 'pool.cidr=10.0.0.0/16', '--set', 'pool.vpcSubnets={192.168.0.0/24}', '--set', 'controller.logFormat=text',
+      ], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: cp.kubeconfig, HELM_CACHE_HOME: join(cp.dir, 'helm'), HELM_CONFIG_HOME: join(cp.dir, 'helm'), HELM_DATA_HOME: join(cp.dir, 'helm') } });
+      say(out.stdout.split('\n').slice(0, 6).join('\n'));
+      say((await kubectl('-n', 'hostnet-system', 'get', 'pods', '-o', 'wide')).trimEnd());
+      metricsHint = `kubectl -n hostnet-system get pods -o wide; curl -s http://<pod IP>:8080/metrics | grep ^hostnet_`;
+    } else {
+      ctl = await startController({
       kubeconfig: cp.kubeconfig,
       args: [...emulatorArgs(emu.url), '--pool-cidr=10.0.0.0/16', '--vpc-subnets=192.168.0.0/24', '--resync-period=30s', '--leader-elect=false', '--log-format=text', '--log-level=info'],
       env: emulatorEnv(),
       waitLeader: true,
-    });
-    say(`controller ready; metrics ${ctl.metricsUrl}`);
+      });
+      say(`controller ready; metrics ${ctl.metricsUrl}`);
+      metricsHint = `curl -s ${ctl.metricsUrl} | grep ^hostnet_`;
+    }
 
     heading('4/5 kubectl apply -f examples/');
     say((await kubectl('apply', '-f', join(repoRoot, 'examples'))).trimEnd());
@@ -77,7 +104,13 @@ async function main(): Promise<void> {
     }
 
     heading('5/5 containers on different hosts talk');
-    netns = await showContainersTalking({ emulatorUrl: emu.url, kubeconfig: cp.kubeconfig, log: say });
+    if (cp.node) {
+      // It reads the emulator's admin API, which answers loopback clients only; with a node the
+      // emulator listens on the node's link instead.
+      say('not shown with --with-node (the emulator is not on loopback): `make demo` shows it');
+    } else {
+      netns = await showContainersTalking({ emulatorUrl: emu.url, kubeconfig: cp.kubeconfig, log: say });
+    }
 
     say('\nTry it from another terminal:');
     say(`  export KUBECONFIG=${cp.kubeconfig}`);
@@ -85,8 +118,8 @@ async function main(): Promise<void> {
     say('  kubectl get hn');
     say("  kubectl patch hn ecs-2 --type=merge -p '{\"spec\":{\"instanceID\":\"" + SEED.servers['ecs-3'].id + "\"}}'   # migrate ecs-2's containers to ecs-3");
     say('  kubectl describe hn ecs-2');
-    say(`  curl -s ${emu.url}/_admin/state | head -c 2000   # the emulated VPC`);
-    say(`  curl -s ${ctl.metricsUrl} | grep ^hostnet_`);
+    if (!cp.node) say(`  curl -s ${emu.url}/_admin/state | head -c 2000   # the emulated VPC`);
+    say(`  ${metricsHint}`);
     say('\nRunning until Ctrl-C.');
     await new Promise(() => undefined);
   } catch (err) {

@@ -5,8 +5,11 @@
 #   helm                     built with `go install helm.sh/helm/v3/cmd/helm@<version>`
 #   etcd                     Debian's etcd-server package, unpacked (not installed) into the cache
 #   prometheus, promtool     Debian's prometheus package, unpacked the same way
+#   kubelet, kube-scheduler, kube-controller-manager, pause
+#                            only with `cluster` (the one-node cluster of test/cluster/): built
+#                            from the same module; pause statically from the module's pause.c
 #
-# Usage: hack/tools.sh [all|k8s|helm|etcd|prometheus|path|clean]
+# Usage: hack/tools.sh [all|k8s|helm|etcd|prometheus|cluster|path|clean]
 #   path   prints the bin directory (for PATH)
 #   clean  removes the cache (the Go module and build caches are left alone)
 #
@@ -33,15 +36,18 @@ need_go() {
   command -v go >/dev/null || { log "Go is needed to build the control plane (the Go toolchain ships on this machine kind)"; exit 1; }
 }
 
-build_k8s() {
-  if fresh kube-apiserver "$K8S_VERSION" && fresh kubectl "$K8S_VERSION"; then return; fi
+build_k8s() { # [commands...] (default: kube-apiserver kubectl)
+  local cmds=("$@"); [ ${#cmds[@]} -gt 0 ] || cmds=(kube-apiserver kubectl)
+  local all_fresh=1 cmd
+  for cmd in "${cmds[@]}"; do fresh "$cmd" "$K8S_VERSION" || all_fresh=0; done
+  [ $all_fresh = 1 ] && return
   need_go
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  for cmd in kube-apiserver kubectl; do
+  for cmd in "${cmds[@]}"; do
     fresh "$cmd" "$K8S_VERSION" && continue
     log "building $cmd $K8S_VERSION from the official modules (first run only: several minutes)"
     local start=$SECONDS
@@ -50,6 +56,22 @@ build_k8s() {
     stamp "$cmd" "$K8S_VERSION"
     log "built $cmd in $((SECONDS - start))s"
   done
+}
+
+# The sandbox ("pause") image's program: registry.k8s.io cannot be reached, so it is built from
+# the source the pinned module ships, statically (the image holds nothing else).
+build_pause() {
+  fresh pause "$K8S_VERSION" && return
+  need_go
+  command -v gcc >/dev/null || { log "gcc and libc6-dev are needed to build the pause program"; exit 1; }
+  local src
+  src=$(cd "$here/k8s-tools" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
+  [ -f "$src" ] || (cd "$here/k8s-tools" && GOFLAGS=-mod=mod go mod download k8s.io/kubernetes)
+  log "building pause $K8S_VERSION (static)"
+  gcc -Os -static -Wall -Werror -DVERSION="$K8S_VERSION" -o "$bin/pause.tmp" "$src"
+  strip "$bin/pause.tmp"
+  mv "$bin/pause.tmp" "$bin/pause"
+  stamp pause "$K8S_VERSION"
 }
 
 build_helm() {
@@ -111,7 +133,8 @@ case "${1:-all}" in
   helm) build_helm ;;
   etcd) get_etcd ;;
   prometheus) get_prometheus ;;
+  cluster) build_k8s kubelet kube-scheduler kube-controller-manager; build_pause ;;
   path) echo "$bin" ;;
   clean) log "removing $cache"; rm -rf "$cache" ;;
-  *) echo "usage: $0 [all|k8s|helm|etcd|prometheus|path|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|k8s|helm|etcd|prometheus|cluster|path|clean]" >&2; exit 2 ;;
 esac

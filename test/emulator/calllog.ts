@@ -19,6 +19,8 @@ export interface CallRecord {
   latencyMs: number;
   /** The AK of the Authorization header, when one could be parsed. */
   ak?: string;
+  /** The client's address (which pod of a Deployment made the call: they share one AK). */
+  remote?: string;
   throttled: boolean;
   requestId: string;
   /** For UpdateRouteTable: the size of the delta as sent. */

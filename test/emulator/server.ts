@@ -27,8 +27,14 @@ export { SEED, seedState };
 export type { CallRecord, VpcStateInit };
 
 export interface EmulatorOptions {
-  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  /** TCP port; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * Address to listen on; default 127.0.0.1. The cluster suite passes the node-facing address of
+   * its own network namespace's link so pods can reach the API (the admin API still only answers
+   * loopback clients).
+   */
+  host?: string;
   /** The account to emulate; default seedState(). */
   state?: VpcStateInit;
   /** Added to every API call (not to /_admin/). */
@@ -306,6 +312,7 @@ class EmulatorImpl implements Emulator {
       throttled: false,
       requestId: call.requestId,
       ...(ak !== undefined ? { ak } : {}),
+      ...(req.socket.remoteAddress !== undefined ? { remote: req.socket.remoteAddress } : {}),
     };
     const finish = (status: number, code?: string): void => {
       entry.status = status;
@@ -408,7 +415,7 @@ class EmulatorImpl implements Emulator {
   }
 }
 
-/** Starts an emulator on 127.0.0.1 and resolves once it is listening. */
+/** Starts an emulator on 127.0.0.1 (or opts.host) and resolves once it is listening. */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const http = createServer();
   const emulator = new EmulatorImpl(http, opts);
@@ -420,13 +427,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(opts.port ?? 0, '127.0.0.1', () => {
+    http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       http.off('error', reject);
       resolve();
     });
   });
   const port = (http.address() as AddressInfo).port;
   emulator.port = port;
-  emulator.url = `http://127.0.0.1:${port}`;
+  emulator.url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
   return emulator;
 }

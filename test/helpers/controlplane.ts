@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../hack/controlplane.js';
 
 let shared: Promise<ControlPlane> | undefined;
+let sharedWithNode: Promise<ControlPlane> | undefined;
 
 export function controlPlane(): Promise<ControlPlane> {
   shared ??= startControlPlane();
@@ -17,9 +18,20 @@ export async function adminKubeConfig(): Promise<KubeConfig> {
   return kc;
 }
 
+/**
+ * The one-node cluster of test/cluster/ (kubelet, scheduler, controller-manager: pods run), one
+ * per mocha run like controlPlane(); the other suites keep the node-less plane, which is faster.
+ */
+export function nodeCluster(): Promise<ControlPlane> {
+  sharedWithNode ??= startControlPlane({ withNode: true });
+  return sharedWithNode;
+}
+
 export async function stopSharedControlPlane(): Promise<void> {
-  if (!shared) return;
-  const cp = await shared.catch(() => undefined);
+  for (const p of [shared, sharedWithNode]) {
+    const cp = await p?.catch(() => undefined);
+    await cp?.stop();
+  }
   shared = undefined;
-  await cp?.stop();
+  sharedWithNode = undefined;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { HostNetwork, HostNetworkSpec } from '../../controller/api/types.js';
-import { SEED, type Emulator } from '../emulator/server.js';
+import { SEED, type CallRecord, type Emulator } from '../emulator/server.js';
 import type { ControllerProcess } from './controller.js';
 
 export const HN = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' } as const;
@@ -196,10 +196,43 @@ export interface InvariantReport {
   ownedRoutes?: number;
 }
 
-/** Throws one AssertionError listing every violation found. */
-export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}): Promise<InvariantReport> {
-  const hosts = await listHn(kc);
-  const ledger = await readLedger(kc, opts.installationId ?? 'default');
+export interface AllocationView {
+  hosts: HostNetwork[];
+  ledger: LedgerView;
+  /** This installation's routes in the table; checked only with `converged`. */
+  routes?: OwnedRoute[];
+}
+
+export interface AllocationCheckOptions {
+  converged?: boolean;
+  /**
+   * Hosts whose pinned spec.podCIDR another host holds (a person's mistake, or a pin that lost
+   * the race against an allocation) must not get a block: converged, they hold none, say
+   * CIDRAllocated=False/CIDRInUse and have no route, and they are not counted as unsettled.
+   */
+  pinConflictsExpected?: boolean;
+}
+
+/** A host whose spec pins a block that another host holds in its status. */
+export function pinConflicts(hosts: HostNetwork[]): Map<string, string> {
+  const holders = hosts.filter((h) => h.status?.podCIDR);
+  const out = new Map<string, string>();
+  for (const h of hosts) {
+    const pin = h.spec.podCIDR;
+    if (!pin || h.status?.podCIDR === pin) continue;
+    const holder = holders.find((o) => o.metadata.name !== h.metadata.name && cidrsOverlap(o.status!.podCIDR!, pin));
+    if (holder) out.set(h.metadata.name, holder.metadata.name);
+  }
+  return out;
+}
+
+/**
+ * Every violation of the allocation invariant in one view of the cluster (pure): blocks held
+ * twice in status or in the ledger, status that the ledger does not back, and, converged,
+ * unallocated hosts, leaked ledger records and owned routes that do not match the blocks.
+ */
+export function allocationProblems(view: AllocationView, opts: AllocationCheckOptions = {}): string[] {
+  const { hosts, ledger } = view;
   const problems: string[] = [];
 
   // 1. status blocks pairwise disjoint
@@ -228,17 +261,25 @@ export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}
     if (rec !== h.metadata.name) problems.push(`${h.metadata.name} has status.podCIDR ${h.status!.podCIDR} but the ledger records ${rec === undefined ? 'nothing' : rec} for that block`);
   }
 
-  let routeCount: number | undefined;
   if (opts.converged) {
-    for (const h of hosts) if (!h.status?.podCIDR) problems.push(`${h.metadata.name} has no status.podCIDR`);
+    const conflicts = opts.pinConflictsExpected ? pinConflicts(hosts) : new Map<string, string>();
+    for (const h of hosts) {
+      const holder = conflicts.get(h.metadata.name);
+      if (holder === undefined) {
+        if (!h.status?.podCIDR) problems.push(`${h.metadata.name} has no status.podCIDR`);
+        continue;
+      }
+      const c = cond(h, 'CIDRAllocated');
+      if (c?.status !== 'False' || c.reason !== 'CIDRInUse') {
+        problems.push(`${h.metadata.name} pins ${h.spec.podCIDR}, held by ${holder}, but says CIDRAllocated=${c?.status}/${c?.reason} (want False/CIDRInUse)`);
+      }
+    }
     const names = new Set(hosts.map((h) => h.metadata.name));
     for (const [block, owner] of ledger.records) if (!names.has(owner)) problems.push(`ledger entry ${block} → ${owner}: no such HostNetwork (leaked block)`);
     if (ledger.records.size !== withBlock.length) problems.push(`ledger has ${ledger.records.size} entries, ${withBlock.length} HostNetworks hold a block`);
-    if (opts.emulator) {
-      const routes = ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId);
-      routeCount = routes.length;
+    if (view.routes) {
       const byDest = new Map<string, OwnedRoute[]>();
-      for (const r of routes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
+      for (const r of view.routes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);
       for (const h of withBlock) {
         const rs = byDest.get(h.status!.podCIDR!) ?? [];
         if (rs.length !== 1) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: ${rs.length} owned routes`);
@@ -250,8 +291,94 @@ export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}
       for (const [dest, rs] of byDest) problems.push(`owned route ${dest} (${rs.map((r) => r.owner).join(',')}) belongs to no HostNetwork's block`);
     }
   }
+  return problems;
+}
+
+/** Throws one AssertionError listing every violation found. */
+export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}): Promise<InvariantReport> {
+  const hosts = await listHn(kc);
+  const ledger = await readLedger(kc, opts.installationId ?? 'default');
+  const routes = opts.converged && opts.emulator ? ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId) : undefined;
+  const problems = allocationProblems({ hosts, ledger, ...(routes ? { routes } : {}) }, { converged: opts.converged ?? false });
   assert.deepEqual(problems, [], `allocation invariant violated (${problems.length}):\n  ${problems.slice(0, 30).join('\n  ')}`);
-  return { hosts: hosts.length, withBlock: withBlock.length, ledgerEntries: ledger.records.size, ...(routeCount !== undefined ? { ownedRoutes: routeCount } : {}) };
+  const withBlock = hosts.filter((h) => h.status?.podCIDR).length;
+  return { hosts: hosts.length, withBlock, ledgerEntries: ledger.records.size, ...(routes ? { ownedRoutes: routes.length } : {}) };
+}
+
+export interface RouteRecord {
+  destination: string;
+  type: string;
+  nexthop: string | null;
+  description: string | null;
+}
+
+/**
+ * Routes someone else put in the table (a snapshot taken when they were added) against the
+ * table now: each must still be there, unchanged (pure).
+ */
+export function foreignRouteProblems(foreign: Iterable<RouteRecord>, table: RouteRecord[]): string[] {
+  const now = new Map(table.map((r) => [r.destination, r]));
+  const problems: string[] = [];
+  for (const want of foreign) {
+    const got = now.get(want.destination);
+    if (!got) problems.push(`foreign route ${want.destination} → ${want.nexthop} (${want.description ?? 'no description'}) was deleted`);
+    else if (got.type !== want.type || got.nexthop !== want.nexthop || (got.description ?? '') !== (want.description ?? '')) {
+      problems.push(`foreign route ${want.destination} was modified: was ${JSON.stringify(want)}, now ${JSON.stringify(got)}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Owned routes whose host is gone (pure). A HostNetwork keeps its finalizer until its routes are
+ * deleted, so once the object is gone (`gone`: name → when it was first seen gone) no route of
+ * it may be left. `tolerated` names owners whose routes may lag (routes planted behind the
+ * controller's back for hosts that never existed: only a full sync can find those).
+ */
+export function leftoverRouteProblems(routes: OwnedRoute[], live: ReadonlySet<string>, gone: ReadonlyMap<string, number>, tolerated: ReadonlySet<string> = new Set()): string[] {
+  const problems: string[] = [];
+  for (const r of routes) {
+    if (live.has(r.owner) || tolerated.has(r.owner)) continue;
+    const since = gone.get(r.owner);
+    if (since === undefined) problems.push(`owned route ${r.destination} → ${r.nexthop} marked for ${r.owner}, a host that never existed`);
+    else problems.push(`owned route ${r.destination} → ${r.nexthop} left for ${r.owner}, whose HostNetwork is gone (seen gone at ${new Date(since).toISOString()})`);
+  }
+  return problems;
+}
+
+/** The emulator's write operations (everything that changes its state). */
+export const CLOUD_WRITES: ReadonlySet<string> = new Set(['UpdateRouteTable', 'UpdatePort', 'NeutronUpdatePort', 'CreateSecurityGroupRule', 'NeutronCreateSecurityGroupRule']);
+
+/**
+ * No two writers at once (pure): each replica process signs with an AK of its own, so the cloud
+ * writes of one AK span [first arrival, last arrival]; two such spans overlapping means a replica
+ * wrote while another one already led (or still did). Calls are compared by arrival time.
+ */
+export function concurrentWriterProblems(calls: readonly CallRecord[], nameOf: (ak: string) => string = (ak) => ak): string[] {
+  const spans = new Map<string, { first: CallRecord; last: CallRecord }>();
+  for (const c of calls) {
+    if (!c.ak || !CLOUD_WRITES.has(c.operation)) continue;
+    const s = spans.get(c.ak);
+    if (!s) spans.set(c.ak, { first: c, last: c });
+    else {
+      if (c.time < s.first.time) s.first = c;
+      if (c.time >= s.last.time) s.last = c;
+    }
+  }
+  const list = [...spans.entries()].sort((a, b) => (a[1].first.time < b[1].first.time ? -1 : 1));
+  const problems: string[] = [];
+  for (let i = 1; i < list.length; i++) {
+    const [akB, b] = list[i]!;
+    for (let j = 0; j < i; j++) {
+      const [akA, a] = list[j]!;
+      if (a.last.time > b.first.time) {
+        problems.push(
+          `${nameOf(akA)} wrote (${a.last.operation} at ${a.last.time}, call #${a.last.seq}) after ${nameOf(akB)} had begun writing (${b.first.operation} at ${b.first.time}, call #${b.first.seq})`,
+        );
+      }
+    }
+  }
+  return problems;
 }
 
 /** Parsed JSON log lines of a controller process. */

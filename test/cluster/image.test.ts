@@ -1,0 +1,118 @@
+// The image `make image` built (hack/image.sh), run by a real Docker engine (the builder dockerd
+// of hack/image.sh) the way a user runs it: its user, a read-only root filesystem, --help, and
+// the controller inside it driving the emulator and the test control plane until the seed hosts
+// are Ready.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../hack/controlplane.js';
+import { emulatorArgs, emulatorEnv, freshCluster } from '../helpers/controller.js';
+import { repoRoot, resetCluster, waitFor } from '../helpers/kube.js';
+import { run, runOk, randomSuffix } from '../helpers/cli.js';
+import { createHn, ECS1, ECS2, hostNetwork, isReady, getHn } from '../helpers/invariants.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { builtImage } from './image.js';
+
+const imageScript = join(repoRoot, 'hack', 'image.sh');
+
+
+describe('image: the built image on a real Docker engine', function () {
+  this.timeout(180_000);
+  const image = builtImage();
+  let env: Record<string, string>;
+  const docker = (args: string[], timeoutMs = 60_000): Promise<string> => runOk('/usr/bin/docker', args, { env, timeoutMs });
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip(); // dockerd needs root; CI runs as root
+    execFileSync(imageScript, ['daemon-start'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const [k, v] = execFileSync(imageScript, ['env'], { encoding: 'utf8' }).trim().split('=');
+    env = { [k!]: v!, DOCKER_BUILDKIT: '0' };
+    const found = await run('/usr/bin/docker', ['image', 'inspect', image], { env });
+    assert.equal(found.code, 0, `${image} is not built: run \`make image\` first (${found.stderr.trim()})`);
+  });
+
+  after(() => {
+    if (env) execFileSync(imageScript, ['daemon-stop'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  });
+
+  it('runs as 65532:65532 by default, not as root', async () => {
+    const cfg = JSON.parse(await docker(['image', 'inspect', '-f', '{{json .Config}}', image])) as { User: string; Entrypoint: string[] };
+    assert.equal(cfg.User, '65532:65532');
+    const ids = await docker(['run', '--rm', '--entrypoint', 'id', image]);
+    assert.equal(ids.trim(), 'uid=65532 gid=65532 groups=65532');
+    const size = Number(await docker(['image', 'inspect', '-f', '{{.Size}}', image]));
+    console.log(`      image ${image}: ${(size / 1e6).toFixed(1)} MB`);
+  });
+
+  it('`docker run IMAGE --help` prints the flags and exits 0, on a read-only root filesystem', async () => {
+    const r = await run('/usr/bin/docker', ['run', '--rm', '--read-only', '--network', 'none', image, '--help'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--pool-cidr/);
+    assert.match(r.stdout, /--cloud-provider/);
+  });
+
+  it('nothing can be written outside mounted volumes with --read-only (the SDK home writes stay off)', async () => {
+    const r = await run('/usr/bin/docker', ['run', '--rm', '--read-only', '--network', 'none', '--entrypoint', 'sh', image, '-c', 'touch /app/x || touch /tmp/x || echo no-write'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Read-only file system/);
+    assert.match(r.stdout, /no-write/);
+  });
+
+  describe('against the emulator and the test control plane', () => {
+    let emu: Emulator;
+    let name: string | undefined;
+
+    afterEach(async () => {
+      if (name) await run('/usr/bin/docker', ['rm', '-f', name], { env });
+      name = undefined;
+      const { kc } = await freshCluster();
+      await resetCluster(kc);
+      await emu?.close();
+    });
+
+    it('the controller in the image leads and makes the seed hosts Ready', async () => {
+      const { cp, kc } = await freshCluster();
+      emu = await startEmulator({});
+      const [mPort, hPort] = [await freePort(), await freePort()];
+      name = `hostnet-image-test-${randomSuffix()}`;
+      const creds = emulatorEnv();
+      // The admin kubeconfig is root's (0600); the image's user 65532 gets a readable copy.
+      const kubeconfig = join(mkdtempSync(join(tmpdir(), 'hostnet-image-')), 'kubeconfig');
+      copyFileSync(cp.kubeconfig, kubeconfig);
+      chmodSync(kubeconfig, 0o644);
+      // The host's network, so the container reaches the loopback-only API server and emulator.
+      await docker([
+        'run', '-d', '--name', name, '--read-only', '--network', 'host',
+        '-v', `${kubeconfig}:/etc/hostnet/kubeconfig:ro`,
+        ...Object.entries({ ...creds, HOSTNET_INSTALLATION_ID: 'default' }).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+        image,
+        '--kubeconfig=/etc/hostnet/kubeconfig',
+        ...emulatorArgs(emu.url),
+        `--metrics-bind-address=127.0.0.1:${mPort}`,
+        `--health-bind-address=127.0.0.1:${hPort}`,
+        '--leader-elect=false',
+      ]);
+      await createHn(kc, hostNetwork('ecs-1', { instanceID: ECS1, hostIP: '192.168.0.2', podCIDR: '10.0.2.0/24' }));
+      await createHn(kc, hostNetwork('ecs-2', { instanceID: ECS2, hostIP: '192.168.0.3', podCIDR: '10.0.3.0/24' }));
+      const logs = async (): Promise<string> => (await run('/usr/bin/docker', ['logs', '--tail', '40', name!], { env })).stderr;
+      await waitFor(
+        'seed hosts Ready (controller in the image)',
+        async () => {
+          const state = (await docker(['inspect', '-f', '{{.State.Status}}', name!])).trim();
+          if (state !== 'running') throw new Error(`the container is ${state}`);
+          return isReady(await getHn(kc, 'ecs-1')) && isReady(await getHn(kc, 'ecs-2'));
+        },
+        90_000,
+        250,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await logs()}`);
+      });
+      const writes = emu.calls.filter((c) => c.method !== 'GET' && c.status < 300);
+      assert.ok(writes.length > 0, 'the routes were written through the emulator');
+      const metrics = await (await fetch(`http://127.0.0.1:${mPort}/metrics`)).text();
+      assert.match(metrics, /^hostnet_leader 1$/m);
+    });
+  });
+});
