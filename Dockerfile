@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY controller ./controller
+COPY agent ./agent
 COPY test ./test
 COPY hack ./hack
 RUN npm run build \

@@ -1,7 +1,7 @@
 // sync(name): one idempotent pass over one HostNetwork. It reads (cache, ledger, route tables),
 // decides, acts in a fixed order — finalizer, block (recorded in status before any route),
 // routes, NIC — and records conditions and Events. Status is written in one place (StatusWriter).
-import { ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
+import { AgentConditionType, ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
 import { FINALIZER, type AddedAddressPair, type Condition, type HostNetwork, type HostNetworkStatus, type RouteTableStatus } from './api/types.js';
 import type { ClaimProblem } from './allocator.js';
 import { normalizeCidr, parseCidr, parseIPv4, containsIp } from './cidr.js';
@@ -360,8 +360,14 @@ export class Reconciler {
     // 4. Ready: everything above but HostIPVerified: a wrong spec.hostIP is shown, it does not
     // stop the traffic (the route's next hop is the server id, the address pair is on its port).
     const managed = this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported';
+    // A host whose agent reports (HostConfigured, hostnet-agent's own condition) is ready only
+    // once the agent has set it up for this generation (after a migration, the new server's
+    // agent); hosts without an agent have no such condition and are ready as before.
+    const agent = getCondition(status.conditions, AgentConditionType.HostConfigured);
+    const agentView = agent && agent.observedGeneration !== gen ? { ...agent, status: 'Unknown' as const, reason: Reason.WaitingForAgent, message: `the host's hostnet-agent has not reported on generation ${gen} yet` } : agent;
     const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(managed ? [ConditionType.SourceDestCheckDisabled] : [])]
       .map((t) => getCondition(status.conditions, t))
+      .concat(agentView ? [agentView] : [])
       .find((c) => c?.status !== 'True');
     if (!notTrue) {
       const note = managed ? '' : ' (the NIC source/destination check is yours to disable)';

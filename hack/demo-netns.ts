@@ -8,6 +8,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import * as netns from '../test/netns/index.js';
 import { Containers, emulatorServers, getHostNetwork, hostNetworkApi, placementOf, seedHostNetworks, type Placement } from '../test/netns/cluster.js';
+import { agentDemoAvailable, showAgentOnDocker } from './demo-agent.js';
 
 export interface ShowContainersOptions {
   emulatorUrl: string;
@@ -29,6 +30,14 @@ export async function showContainersTalking(opts: ShowContainersOptions): Promis
   if (!avail.ok) {
     log(`${avail.reason ?? 'network namespaces unavailable'}: skipping the live ping between containers (run the demo as root on Linux to see it)`);
     return undefined;
+  }
+  // With Docker at hand, the seed's step 3 is shown done by hostnet-agent on real Docker.
+  const docker = agentDemoAvailable();
+  if (docker.ok) {
+    const shown = await showAgentOnDocker(opts);
+    if (shown) return shown;
+  } else {
+    log(`${docker.reason ?? 'Docker unavailable'}: showing the containers without Docker and hostnet-agent`);
   }
 
   let sync: netns.VpcSync | undefined;

@@ -8,7 +8,8 @@
 #                   decrements TTL (invisible to traceroute, like the real VPC);
 #                   nft bridge rules model the per-port source/destination check.
 #   hn-<host>       an ECS: eth0 192.168.0.x/24, default via 192.168.0.1,
-#                   ip_forward=1, iptables -P FORWARD ACCEPT.
+#                   ip_forward=1, iptables -P FORWARD ACCEPT (VPCNET_BARE=1: neither,
+#                   a fresh server for hostnet-agent and a real dockerd to set up).
 #   hn-c-<host>     one "docker run" container on that ECS (see `host`).
 #
 # Everything lives in namespaces whose name starts with $VPCNET_PREFIX (default
@@ -135,13 +136,19 @@ add_vpc_host() {
   ns_base "$ns"
   # An ECS with Docker: forwarding on, FORWARD ACCEPT (the seed's step), and
   # no ICMP redirects accepted from the VPC gateway.
-  nsysctl "$ns" net.ipv4.ip_forward=1 net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0
+  # VPCNET_BARE=1: a fresh server instead (forwarding off, FORWARD policy as the kernel's),
+  # for the agent's tests: dockerd and hostnet-agent set them as on a real host.
+  if [[ "${VPCNET_BARE:-0}" == 1 ]]; then
+    nsysctl "$ns" net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0
+  else
+    nsysctl "$ns" net.ipv4.ip_forward=1 net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0
+  fi
   ip -n "$VPC_NS" link add "$port" type veth peer name eth0 netns "$ns"
   ip -n "$VPC_NS" link set "$port" master "$VPC_BR" up
   ip -n "$ns" addr add "$ip/$VPC_PLEN" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" route add default via "$VPC_GW" dev eth0
-  nsx "$ns" iptables -P FORWARD ACCEPT
+  [[ "${VPCNET_BARE:-0}" == 1 ]] || nsx "$ns" iptables -P FORWARD ACCEPT
   log "$ns: eth0 $ip/$VPC_PLEN <-> $VPC_NS:$port"
 }
 

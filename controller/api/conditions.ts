@@ -19,6 +19,19 @@ export const ConditionType = {
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
+/**
+ * Conditions written only by the host's agent (hostnet-agent, server-side apply under field
+ * manager hostnet-agent), never by the controller: kept apart from ConditionType, whose every
+ * type the controller initialises and owns.
+ */
+export const AgentConditionType = {
+  /**
+   * The host holds the block's Docker network, ip_forward and the agent's iptables chains (and,
+   * in direct routing mode, its routes to the peers). Absent on hosts without an agent.
+   */
+  HostConfigured: 'HostConfigured',
+} as const;
+
 export const Reason = {
   // Any condition, before the controller has decided.
   Reconciling: 'Reconciling',
@@ -56,7 +69,18 @@ export const Reason = {
   HostIPNotSpecified: 'NotSpecified',
   /** The NIC was not read (--source-dest-check=off, or the read failed). */
   HostIPNotChecked: 'NotChecked',
+  // HostConfigured (the agent's)
+  /** Docker network, forwarding and iptables chains are in place for the block. */
+  Configured: 'Configured',
+  /** The Docker Engine API does not answer on the agent's socket. */
+  DockerUnavailable: 'DockerUnavailable',
+  /** Another Docker network or a local route overlaps the block: nothing was changed. */
+  NetworkConflict: 'NetworkConflict',
+  /** Docker, iptables or ip refused a change (the message has its error). */
+  HostSetupFailed: 'HostSetupFailed',
   // Ready
+  /** The host's agent has not reported HostConfigured for the current generation yet. */
+  WaitingForAgent: 'WaitingForAgent',
   HostReady: 'HostReady',
   NotReady: 'NotReady',
   Deleting: 'Deleting',

@@ -64,11 +64,13 @@ export class HostNetworkInformer {
     private readonly log: Logger,
     private readonly idleTimeoutMs: number,
     handlers: InformerHandlers,
+    /** Only objects matching this field selector (e.g. spec.instanceID=<id>: the host agent's own). */
+    private readonly fieldSelector?: string,
   ) {
     const api = kc.makeApiClient(CustomObjectsApi);
     const path = this.path;
     const list = async () => {
-      const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
+      const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...(fieldSelector ? { fieldSelector } : {}) })) as {
         items: HostNetwork[];
         metadata?: { resourceVersion?: string };
       };
@@ -77,7 +79,7 @@ export class HostNetworkInformer {
     };
     // A watch that does not even answer within the idle timeout is as silent as one that stopped
     // talking; without the deadline it would hang start() and so every later restart.
-    this.informer = new ListWatch(path, new SlimmingWatch(kc, idleTimeoutMs), list, false);
+    this.informer = new ListWatch(path, new SlimmingWatch(kc, idleTimeoutMs), list, false, undefined, fieldSelector);
     const seen = (): void => {
       this.lastActivity = Date.now();
       // Only a working watch ends a run of failures: the relist of a restart delivers news too,

@@ -140,8 +140,8 @@ function stderrOf(err: unknown): string {
 
 // ---------------------------------------------------------------- topology
 
-function script(args: string[], timeoutMs = 300_000): Promise<string> {
-  return runOk('bash', [SCRIPT, ...args], { timeoutMs });
+function script(args: string[], timeoutMs = 300_000, env?: NodeJS.ProcessEnv): Promise<string> {
+  return runOk('bash', [SCRIPT, ...args], { timeoutMs, ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 let exitHookInstalled = false;
@@ -178,13 +178,14 @@ function installExitHook(): void {
 /**
  * Removes any previous topology (same prefix) and creates the router namespace and the hosts
  * (default SEED_HOSTS). Installs missing tools. The topology is also torn down when the process
- * exits or gets SIGINT/SIGTERM.
+ * exits or gets SIGINT/SIGTERM. bare: the hosts come up as fresh servers (ip_forward off, FORWARD
+ * policy untouched) for a real dockerd and hostnet-agent to set up (test/netns/docker.ts).
  */
-export async function up(hosts: readonly HostSpec[] = SEED_HOSTS): Promise<void> {
+export async function up(hosts: readonly HostSpec[] = SEED_HOSTS, opts: { bare?: boolean } = {}): Promise<void> {
   const args = hosts.map((h) => `${checkName(h.name)}=${checkIp(h.ip)}`);
   installExitHook();
   topologyUp = true;
-  await script(['up', ...args]);
+  await script(['up', ...args], 300_000, opts.bare ? { VPCNET_BARE: '1' } : undefined);
 }
 
 /** Removes every namespace with the prefix (idempotent). */
