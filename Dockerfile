@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
-# hostnet-controller image: ghcr.io/hostnet-io/hostnet-controller:<version>
+# hostnet-controller image: ghcr.io/hostnet-io/hostnet-controller:<version> (the default target)
 #   docker build -t ghcr.io/hostnet-io/hostnet-controller:0.1.0 .
 # Runs as the non-root user 65532 and writes nothing: a read-only root filesystem works.
+# hostnet-agent image (docs/agent.md): the same base plus iptables and iproute2, run as root
+#   docker build --target agent -t ghcr.io/hostnet-io/hostnet-agent:0.1.0 .
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
@@ -19,6 +21,40 @@ COPY hack ./hack
 RUN npm run build \
  && rm -rf dist/test dist/hack \
  && test -f dist/controller/main.js
+
+# ---- agent: hostnet-agent, the host half. It needs iptables (iptables-save/-restore, both
+# netfilter backends: the entry point picks the host's), ip and bridge (iproute2), and root (the
+# host's netfilter and routes, the Docker socket). Defined before runtime so that the controller
+# stays the default (last) target.
+FROM ${NODE_IMAGE} AS agent
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="hostnet-agent" \
+      org.opencontainers.image.description="The host half of hostnet-controller: the block's Docker network, forwarding, iptables chains and (direct routing) the routes to the peers." \
+      org.opencontainers.image.source="https://github.com/hostnet-io/hostnet-controller" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables iproute2 \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && for m in legacy nft; do \
+      d=/usr/local/lib/hostnet/iptables-$m; mkdir -p "$d"; \
+      ln -s "/usr/sbin/iptables-$m" "$d/iptables"; \
+      ln -s "/usr/sbin/iptables-$m-save" "$d/iptables-save"; \
+      ln -s "/usr/sbin/iptables-$m-restore" "$d/iptables-restore"; \
+    done
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf /root/.npm /tmp/*
+COPY --from=build /src/dist ./dist
+COPY agent/deploy/image-entrypoint.sh /usr/local/bin/hostnet-agent
+USER 0:0
+# 9110: /metrics, 9111: /healthz and /readyz (--metrics-bind-address, --health-bind-address).
+EXPOSE 9110 9111
+ENTRYPOINT ["/usr/local/bin/hostnet-agent"]
 
 # ---- runtime: production dependencies only, no compiler, no npm cache.
 FROM ${NODE_IMAGE} AS runtime

@@ -21,7 +21,7 @@ tools: ## Build or fetch kube-apiserver, etcd, kubectl, helm, prometheus into th
 	hack/tools.sh all
 
 .PHONY: image
-image: ## Build the controller image from Dockerfile (a dockerd of its own; local base when Docker Hub is unreachable)
+image: ## Build the controller image and the agent image (--target agent) from Dockerfile (a dockerd of its own; local base when Docker Hub is unreachable)
 	hack/image.sh build
 
 .PHONY: build

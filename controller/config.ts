@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 import { leaseName } from './installation.js';
 
-export type ProviderName = 'huaweicloud' | 'otc' | 'memory';
+export type ProviderName = 'huaweicloud' | 'otc' | 'memory' | 'none';
 
 export interface Config {
   kubeconfig?: string;
@@ -70,7 +70,7 @@ export const FLAGS: Record<string, FlagDef> = {
     type: 'string',
     help: 'Names this installation in route descriptions ("hostnet:<id>:<host>"), the lease and the allocation ledger; routes of other ids are never modified or deleted. Default: "default" when this namespace already holds that installation\'s ledger or lease (an installation from before ids were derived), else derived from the kube-system namespace UID (cluster-<8 hex>-<4 hex>), so two clusters never share one.',
   },
-  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), or memory (an in-process fake for trying the controller without a cloud).' },
+  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), memory (an in-process fake for trying the controller without a cloud), or none (direct routing: blocks are only allocated and recorded, each host\'s hostnet-agent routes the peers; no cloud flag may be set).' },
   'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com).' },
   'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com).' },
   'cloud-project-id': { type: 'string', help: 'Project ID of the region.' },
@@ -108,6 +108,17 @@ export const FLAGS: Record<string, FlagDef> = {
 };
 
 export class ConfigError extends Error {}
+
+/** The flags that only mean something to a cloud: refused with --cloud-provider=none. */
+const NO_CLOUD_FLAGS = [
+  'cloud-region',
+  'cloud-endpoint',
+  'cloud-project-id',
+  'cloud-vpc-id',
+  'route-table-ids',
+  'cloud-credentials-dir',
+  'security-group-id',
+] as const;
 
 /** What --installation-id accepts (it goes into route descriptions and object names). */
 export const INSTALLATION_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -223,14 +234,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (installationIdExplicit && !INSTALLATION_ID.test(installationId)) {
     bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
   }
-  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory'] as const);
+  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory', 'none'] as const);
   const cloudEndpoint = str('cloud-endpoint');
   if (cloudEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(cloudEndpoint)) bad('cloud-endpoint', 'want a URL such as https://vpc.eu-de.otc.t-systems.com');
   const cloudRegion = str('cloud-region');
   const cloudProjectId = str('cloud-project-id');
   const cloudVpcId = str('cloud-vpc-id');
   const routeTableIds = list('route-table-ids');
-  if (cloudProvider !== 'memory') {
+  if (cloudProvider === 'none') {
+    // No cloud is called at all: a cloud flag set anyway means the operator expects something
+    // (a route table, a security group) that would silently not happen. Refuse it, naming it.
+    for (const flag of NO_CLOUD_FLAGS) {
+      if (values[flag] !== undefined || (env[envName(flag)] ?? '') !== '') bad(flag, 'has no effect with --cloud-provider=none (no cloud is called: each host\'s hostnet-agent routes the peers); remove it');
+    }
+  } else if (cloudProvider !== 'memory') {
     if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
     if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');
     if (!cloudProjectId) bad('cloud-project-id', 'is required (without it the SDK would ask IAM, or send a literal {project_id})');

@@ -9,10 +9,12 @@
 # and npm from the npm package `npm` — and passed as the Dockerfile's NODE_IMAGE build argument.
 # The Dockerfile itself stays what users build elsewhere.
 #
-# Usage: hack/image.sh [build|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]
+# Usage: hack/image.sh [build|agent|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]
 #   build         (default) builds IMAGE (default ghcr.io/hostnet-io/hostnet-controller:<chart
 #                 appVersion>), saves it to $cache/image/<name>_<tag>.tar for containerd, and
-#                 prints the size
+#                 prints the size; then the agent's image as `agent` does
+#   agent         only builds AGENT_IMAGE (default ghcr.io/hostnet-io/hostnet-agent:<chart
+#                 appVersion>): the Dockerfile's target agent (iptables, iproute2), same base
 #   base          only assembles the local base image
 #   daemon-start  starts the builder dockerd and leaves it running; daemon-stop stops it
 #   packages      apt-installs what the builder and the one-node cluster need (root)
@@ -20,7 +22,7 @@
 #   size          prints the built image's size; tar prints where `build` saved it
 #   pause         writes the one-node cluster's sandbox image (an OCI archive) and prints its path
 #
-# Environment: IMAGE (repository:tag), HOSTNET_CACHE (as hack/tools.sh), DOCKER_STORAGE_DRIVER
+# Environment: IMAGE (repository:tag), AGENT_IMAGE (the same for the agent), HOSTNET_CACHE (as hack/tools.sh), DOCKER_STORAGE_DRIVER
 # (default overlay2, vfs when the cache is on overlayfs), NODE_IMAGE (use this
 # base instead of the default or the local one), PULL_BASE=0 (do not even try the registry).
 # Needs root (dockerd) and, on first use, apt-get for docker.io and mmdebstrap.
@@ -42,6 +44,7 @@ die() { log "$*"; exit 1; }
 
 app_version() { sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$repo/manifests/charts/hostnet-controller/Chart.yaml"; }
 IMAGE=${IMAGE:-ghcr.io/hostnet-io/hostnet-controller:$(app_version)}
+AGENT_IMAGE=${AGENT_IMAGE:-ghcr.io/hostnet-io/hostnet-agent:$(app_version)}
 LOCAL_BASE=hostnet.local/node:$NODE_VERSION-$DEBIAN_SUITE-slim
 
 # Debian's docker.io is used (not whatever `docker` is first on PATH): its client and daemon match.
@@ -168,7 +171,7 @@ choose_base() {
   echo "$LOCAL_BASE"
 }
 
-image_size() { "$DOCKER" image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB\n", $1 / 1000000}'; }
+image_size() { "$DOCKER" image inspect -f '{{.Size}}' "${1:-$IMAGE}" | awk '{printf "%.1f MB\n", $1 / 1000000}'; }
 
 saved_tar() { local n=${IMAGE##*/}; echo "$work/${n/:/_}.tar"; }
 
@@ -184,6 +187,18 @@ build() {
   "$DOCKER" save -o "$(saved_tar).tmp" "$IMAGE"
   mv "$(saved_tar).tmp" "$(saved_tar)"
   log "built $IMAGE in $((SECONDS - start))s: $(image_size) (saved to $(saved_tar))"
+  build_agent "$base"
+}
+
+# The agent's image: the Dockerfile's target agent on the same base (its build stage is shared
+# with the controller's, so after `build` only the agent's own layers are new). Not saved for
+# containerd: it runs on the hosts' Docker, not in the cluster.
+build_agent() { # base
+  local base=$1 version=${AGENT_IMAGE##*:} start=$SECONDS
+  log "building $AGENT_IMAGE (target agent) on $base"
+  "$DOCKER" build --network host --target agent --build-arg "NODE_IMAGE=$base" --build-arg "VERSION=$version" \
+    -t "$AGENT_IMAGE" -f "$repo/Dockerfile" "$repo" >"$work/build-agent.log" 2>&1 || { tail -30 "$work/build-agent.log" >&2; die "docker build --target agent failed; see $work/build-agent.log"; }
+  log "built $AGENT_IMAGE in $((SECONDS - start))s: $(image_size "$AGENT_IMAGE")"
 }
 
 # The sandbox ("pause") image of the one-node cluster, as an OCI archive for `ctr images import`:
@@ -220,15 +235,16 @@ build_pause() {
 
 case "${1:-build}" in
   build) build ;;
+  agent) daemon_start; trap daemon_stop EXIT; build_agent "$(choose_base)" ;;
   base) daemon_start; trap daemon_stop EXIT; build_base ;;
   daemon-start) daemon_start ;;
   daemon-stop) daemon_stop ;;
   packages) need_packages ;;
   env) echo "DOCKER_HOST=$DOCKER_HOST" ;;
-  size) image_size ;;
+  size) image_size; image_size "$AGENT_IMAGE" ;;
   tar) saved_tar ;;
   pause) build_pause; pause_tar ;;
   pause-image) echo "$PAUSE_IMAGE" ;;
   help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) echo "usage: $0 [build|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|agent|base|pause|packages|daemon-start|daemon-stop|env|size|tar|help]" >&2; exit 2 ;;
 esac

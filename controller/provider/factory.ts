@@ -5,10 +5,15 @@ import { loadCredentials } from './huawei/credentials.js';
 import type { WriteFence } from './fence.js';
 import { createHuaweiProvider } from './huawei/provider.js';
 import { MemoryProvider } from './memory.js';
+import { NoCloudProvider } from './none/provider.js';
 import type { CloudProvider } from './provider.js';
 
 /** `fence` gates every write the provider sends (see fence.ts). */
 export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
+  if (config.cloudProvider === 'none') {
+    log.info('no cloud router (--cloud-provider=none): blocks are allocated and recorded only; each host\'s hostnet-agent routes the peers');
+    return new NoCloudProvider();
+  }
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
     const memory = new MemoryProvider({

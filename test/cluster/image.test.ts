@@ -13,7 +13,7 @@ import { repoRoot, resetCluster, waitFor } from '../helpers/kube.js';
 import { run, runOk, randomSuffix } from '../helpers/cli.js';
 import { createHn, ECS1, ECS2, hostNetwork, isReady, getHn } from '../helpers/invariants.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
-import { builtImage } from './image.js';
+import { builtAgentImage, builtImage } from './image.js';
 
 const imageScript = join(repoRoot, 'hack', 'image.sh');
 
@@ -114,5 +114,67 @@ describe('image: the built image on a real Docker engine', function () {
       const metrics = await (await fetch(`http://127.0.0.1:${mPort}/metrics`)).text();
       assert.match(metrics, /^hostnet_leader 1$/m);
     });
+  });
+});
+
+describe('image: the agent image (Dockerfile target agent) on a real Docker engine', function () {
+  this.timeout(120_000);
+  const image = builtAgentImage();
+  let env: Record<string, string>;
+  const docker = (args: string[], timeoutMs = 60_000): Promise<string> => runOk('/usr/bin/docker', args, { env, timeoutMs });
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip(); // dockerd needs root; CI runs as root
+    execFileSync(imageScript, ['daemon-start'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const [k, v] = execFileSync(imageScript, ['env'], { encoding: 'utf8' }).trim().split('=');
+    env = { [k!]: v!, DOCKER_BUILDKIT: '0' };
+    const found = await run('/usr/bin/docker', ['image', 'inspect', image], { env });
+    assert.equal(found.code, 0, `${image} is not built: run \`make image\` first (${found.stderr.trim()})`);
+  });
+
+  after(() => {
+    if (env) execFileSync(imageScript, ['daemon-stop'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  });
+
+  it('`docker run AGENT_IMAGE --help` prints the agent\'s flags and exits 0, on a read-only root filesystem', async () => {
+    const r = await run('/usr/bin/docker', ['run', '--rm', '--read-only', '--network', 'none', image, '--help'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--instance-id/);
+    assert.match(r.stdout, /--routing/);
+    const cfg = JSON.parse(await docker(['image', 'inspect', '-f', '{{json .Config}}', image])) as { User: string };
+    assert.equal(cfg.User, '0:0', 'the agent needs root for netfilter, routes and the Docker socket');
+    const size = Number(await docker(['image', 'inspect', '-f', '{{.Size}}', image]));
+    console.log(`      agent image ${image}: ${(size / 1e6).toFixed(1)} MB`);
+  });
+
+  it('carries iptables (both backends, save/restore), ip and bridge', async () => {
+    const sh = (script: string): Promise<string> => docker(['run', '--rm', '--read-only', '--network', 'none', '--entrypoint', 'sh', image, '-c', script]);
+    assert.match(await sh('iptables --version'), /^iptables v1\.\d+\.\d+/);
+    assert.match(await sh('ip -V'), /iproute2/);
+    assert.match(await sh('bridge -V'), /^bridge utility/);
+    for (const m of ['legacy', 'nft']) {
+      const out = await sh(`for t in iptables iptables-save iptables-restore; do /usr/local/lib/hostnet/iptables-${m}/$t --version; done`);
+      assert.equal(out.trim().split('\n').filter((l) => l.includes(m === 'nft' ? '(nf_tables)' : '(legacy)')).length, 3, out);
+    }
+  });
+
+  it("the tools work as the agent runs them, read-only root: both iptables backends write a chain and save it, ip adds a route (in the container's own network namespace)", async () => {
+    const script = [
+      'set -e',
+      'for m in legacy nft; do d=/usr/local/lib/hostnet/iptables-$m; $d/iptables -w 5 -t nat -N HN-IMAGE-$m; $d/iptables-save -t nat | grep -c "^:HN-IMAGE-$m"; done',
+      'ip link set lo up',
+      'ip route replace 10.0.5.0/24 dev lo proto 91',
+      'ip -j -4 route show proto 91',
+    ].join('\n');
+    const out = await docker(['run', '--rm', '--read-only', '--tmpfs', '/run', '--network', 'none', '--cap-add', 'NET_ADMIN', '--entrypoint', 'sh', image, '-c', script]);
+    const lines = out.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['1', '1'], out);
+    assert.deepEqual((JSON.parse(lines[2]!) as { dst: string }[]).map((r) => r.dst), ['10.0.5.0/24']);
+  });
+
+  it('a wrong HOSTNET_IPTABLES_BACKEND is refused with one line naming it', async () => {
+    const r = await run('/usr/bin/docker', ['run', '--rm', '--read-only', '--network', 'none', '-e', 'HOSTNET_IPTABLES_BACKEND=bogus', image, '--help'], { env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /HOSTNET_IPTABLES_BACKEND=bogus is not valid: want auto, legacy or nft/);
   });
 });

@@ -1,7 +1,7 @@
 // Direct routing without a cloud (seed 004 "Direct Routing"): three hosts on one segment, no
 // VPC router routes (the netns model's switch without vpc-sync: a plain bridge whose gateway
-// knows no container block), the controller only allocating and recording (the in-memory
-// provider stands in for a provider that writes nothing), and on each host a real dockerd and a
+// knows no container block), the controller only allocating and recording
+// (--cloud-provider=none: no route table, no NIC, no security group), and on each host a real dockerd and a
 // real hostnet-agent with --routing=direct. Containers reach each other only through the
 // agents' host routes (proto 91); a deleted HostNetwork's routes disappear on every peer; a
 // stale route of the agent's protocol is swept.
@@ -65,7 +65,7 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
     // A stale route of the agent's protocol on ecs-1, as a crashed earlier agent would leave it.
     const r = await netns.nsExec(netns.hostNs('ecs-1'), 'ip', ['route', 'add', '10.0.99.0/24', 'via', '192.168.0.9', 'proto', '91']);
     assert.equal(r.code, 0, r.stderr);
-    ctl = await startController({ kubeconfig: cp.kubeconfig, args: ['--cloud-provider=memory', '--leader-elect=false', '--resync-period=30s'], waitLeader: true });
+    ctl = await startController({ kubeconfig: cp.kubeconfig, args: ['--cloud-provider=none', '--leader-elect=false', '--resync-period=30s'], waitLeader: true });
     await Promise.all(
       [...HOSTS, FAR].map(async (h) => {
         agents.set(h.name, await startAgent({ host: h.name, kubeconfig: cp.kubeconfig, instanceId: ID(h.name), dockerSock: d(h.name).sock, args: ['--check-period=1s', '--routing=direct', `--host-ip=${h.ip}`] }));
@@ -113,6 +113,20 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
       }, 120_000, 200);
       blocks[h.name] = hn.status!.podCIDR!;
     }
+    // The controller with no cloud router: Ready on the block and the agent alone, the NIC step
+    // not applicable, no route table, and no provider call but the list of (no) tables.
+    for (const h of HOSTS) {
+      const hn = await waitFor(`${h.name} Ready`, async () => {
+        const got = await getHostNetwork(api, h.name);
+        return got.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' ? got : undefined;
+      }, 60_000, 200);
+      assert.equal(hn.status?.conditions?.find((x) => x.type === 'SourceDestCheckDisabled')?.reason, 'NotApplicable');
+      assert.deepEqual(hn.status?.routeTables, []);
+    }
+    const calls = (await (await fetch(ctl!.metricsUrl)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('hostnet_cloud_requests_total{') && Number(l.split(' ').pop()) > 0);
+    assert.ok(calls.every((l) => l.includes('operation="routeTables.list"')), `cloud calls:\n${calls.join('\n')}`);
     for (const h of HOSTS) {
       const want = Object.fromEntries(HOSTS.filter((p) => p.name !== h.name).map((p) => [blocks[p.name]!, p.ip]));
       assert.deepEqual(await peerRoutes(h.name), want, `routes on ${h.name}`);

@@ -17,7 +17,14 @@ import { startEmulator, type Emulator } from '../emulator/server.js';
 import type { Condition, HostNetwork } from '../../controller/api/types.js';
 import * as netns from '../netns/index.js';
 import { emulatorServers, getHostNetwork, HN_API, hostNetworkApi, seedHostNetworks, type EmulatorServer } from '../netns/cluster.js';
-import { BUSYBOX_IMAGE, dockerAvailable, startDockerd, type Dockerd } from '../netns/docker.js';
+import {
+  containerPing as containerPingOn,
+  containerTraceroute as containerTracerouteOn,
+  dockerAvailable,
+  runContainer as runContainerOn,
+  startDockerd,
+  type Dockerd,
+} from '../netns/docker.js';
 import { startAgent, startKubeTunnel, type AgentProcess, type KubeTunnel } from '../netns/agent.js';
 
 const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
@@ -79,29 +86,10 @@ describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model,
     }, 60_000, 200);
   }
 
-  /** `docker run -d --net hostnet` on a host: the container's address on that network. */
-  async function runContainer(host: string, name: string, network = 'hostnet'): Promise<string> {
-    await dockerd(host).dockerRaw(['rm', '-f', name]);
-    await dockerd(host).docker(['run', '-d', '--net', network, '--name', name, BUSYBOX_IMAGE, 'sleep', '3600']);
-    const ip = (await dockerd(host).docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).trim();
-    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/, `${name} has an address on ${network}`);
-    return ip;
-  }
-
-  async function containerPing(host: string, name: string, ip: string, count = 1): Promise<boolean> {
-    const r = await dockerd(host).dockerRaw(['exec', name, 'ping', '-c', String(count), '-W', '1', ip], 30_000);
-    return r.code === 0;
-  }
-
-  async function containerTraceroute(host: string, name: string, ip: string): Promise<string[]> {
-    const out = await dockerd(host).docker(['exec', name, 'traceroute', '-n', '-q', '1', '-w', '1', '-m', '6', ip], 60_000);
-    const hops: string[] = [];
-    for (const line of out.split('\n')) {
-      const m = /^\s*(\d+)\s+(\S+)/.exec(line);
-      if (m) hops[Number(m[1]) - 1] = m[2]!;
-    }
-    return Array.from(hops, (h) => h ?? '*');
-  }
+  // The shared container helpers (test/netns/docker.ts), addressed by host name here.
+  const runContainer = (host: string, name: string, network?: string): Promise<string> => runContainerOn(dockerd(host), name, network);
+  const containerPing = (host: string, name: string, ip: string, count?: number): Promise<boolean> => containerPingOn(dockerd(host), name, ip, count);
+  const containerTraceroute = (host: string, name: string, ip: string): Promise<string[]> => containerTracerouteOn(dockerd(host), name, ip);
 
   async function hostIptables(host: string, table: 'filter' | 'nat'): Promise<string> {
     return (await netns.nsExec(netns.hostNs(host), 'iptables-save', ['-t', table])).stdout;
