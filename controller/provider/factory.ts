@@ -8,7 +8,7 @@ import { MemoryProvider } from './memory.js';
 import type { CloudProvider } from './provider.js';
 
 /** `fence` gates every write the provider sends (see fence.ts). */
-export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
+export async function createProvider(config: Config, log: Logger, fence?: WriteFence): Promise<CloudProvider> {
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
     const memory = new MemoryProvider({
@@ -22,6 +22,11 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
     memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003', ['192.168.0.4']);
     memory.fence = fence;
     return memory;
+  }
+  if (config.cloudProvider === 'alibaba') {
+    // Loaded only when configured: the Alibaba SDKs are not needed by any other provider.
+    const { createAlibabaProvider, alibabaConfigFrom } = await import('./alibaba/provider.js');
+    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}) });
   }
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });
