@@ -187,6 +187,8 @@ export interface InvariantOptions {
    * HostNetworks, and (with an emulator) each block has exactly one owned route to its host.
    */
   converged?: boolean;
+  /** The owned routes of another cloud's emulator (instead of `emulator`), same check. */
+  routes?: OwnedRoute[];
 }
 
 export interface InvariantReport {
@@ -234,8 +236,8 @@ export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}
     const names = new Set(hosts.map((h) => h.metadata.name));
     for (const [block, owner] of ledger.records) if (!names.has(owner)) problems.push(`ledger entry ${block} → ${owner}: no such HostNetwork (leaked block)`);
     if (ledger.records.size !== withBlock.length) problems.push(`ledger has ${ledger.records.size} entries, ${withBlock.length} HostNetworks hold a block`);
-    if (opts.emulator) {
-      const routes = ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId);
+    if (opts.emulator || opts.routes) {
+      const routes = opts.routes ?? ownedRoutes(opts.emulator!, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId);
       routeCount = routes.length;
       const byDest = new Map<string, OwnedRoute[]>();
       for (const r of routes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r]);

@@ -87,18 +87,33 @@ export class AlibabaRouteEntries {
     );
   }
 
+  /** A read, retried with backoff while the cloud answers with a retryable error. */
+  async read<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return retry(
+      this.opts.writeRetry ?? WRITE_RETRY,
+      async () => {
+        try {
+          return await call();
+        } catch (err) {
+          throw toCloudError(err, operation, this.opts.secrets);
+        }
+      },
+      this.retryable,
+      { ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}), ...(this.opts.random ? { random: this.opts.random } : {}), minDelayMs: (err) => (err as CloudError).minRetryDelayMs ?? 0 },
+    );
+  }
+
   /** Every custom entry of a table (all pages of 100); `type: 'all'` lists system entries too. */
   async list(routeTableId: string, opts: { type?: 'Custom' | 'all' } = {}): Promise<RouteEntryView[]> {
     const routeEntryType = opts.type === 'all' ? undefined : 'Custom';
     const out: RouteEntryView[] = [];
     let nextToken: string | undefined;
     do {
-      let res: $Vpc.DescribeRouteEntryListResponse;
-      try {
-        res = await this.client.describeRouteEntryList(new $Vpc.DescribeRouteEntryListRequest({ regionId: this.opts.regionId, routeTableId, ...(routeEntryType ? { routeEntryType } : {}), maxResult: 100, ...(nextToken ? { nextToken } : {}) }));
-      } catch (err) {
-        throw toCloudError(err, 'DescribeRouteEntryList', this.opts.secrets);
-      }
+      const token = nextToken;
+      // A read refused with Throttling / 5xx is retried like a write (it changes nothing).
+      const res = await this.read('DescribeRouteEntryList', () =>
+        this.client.describeRouteEntryList(new $Vpc.DescribeRouteEntryListRequest({ regionId: this.opts.regionId, routeTableId, ...(routeEntryType ? { routeEntryType } : {}), maxResult: 100, ...(token ? { nextToken: token } : {}) })),
+      );
       for (const e of res.body?.routeEntrys?.routeEntry ?? []) {
         const hop = e.nextHops?.nextHop?.[0];
         out.push({

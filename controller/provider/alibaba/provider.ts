@@ -169,12 +169,7 @@ export class AlibabaCloudProvider implements CloudProvider {
     const out: { id: string; name: string; vpcId: string }[] = [];
     const pageSize = 50;
     for (let pageNumber = 1; pageNumber <= 1000; pageNumber++) {
-      let res: $Vpc.DescribeRouteTableListResponse;
-      try {
-        res = await this.clients.vpc.describeRouteTableList(new $Vpc.DescribeRouteTableListRequest({ regionId: this.cfg.regionId, ...filter, pageNumber, pageSize }));
-      } catch (err) {
-        throw toCloudError(err, 'DescribeRouteTableList', this.clients.secrets);
-      }
+      const res = await this.entries.read('DescribeRouteTableList', () => this.clients.vpc.describeRouteTableList(new $Vpc.DescribeRouteTableListRequest({ regionId: this.cfg.regionId, ...filter, pageNumber, pageSize })));
       const items = res.body?.routerTableList?.routerTableListType;
       if (!Array.isArray(items)) throw new CloudError({ kind: 'transient', operation: 'DescribeRouteTableList', cloudMessage: 'the answer has no RouterTableList' });
       for (const t of items) if (t.routeTableId) out.push({ id: t.routeTableId, name: t.routeTableName ?? '', vpcId: t.vpcId ?? '' });
