@@ -25,8 +25,8 @@ export async function createProvider(config: Config, log: Logger, fence?: WriteF
   }
   if (config.cloudProvider === 'alibaba') {
     // Loaded only when configured: the Alibaba SDKs are not needed by any other provider.
-    const { createAlibabaProvider, alibabaConfigFrom } = await import('./alibaba/provider.js');
-    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}) });
+    const { createAlibabaProvider, alibabaConfigFrom, alibabaLimiterFrom } = await import('./alibaba/provider.js');
+    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}), limiter: alibabaLimiterFrom(config) });
   }
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });

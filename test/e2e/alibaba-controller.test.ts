@@ -107,6 +107,8 @@ describe('e2e: controller + Alibaba emulator (real SDK) + real API server', func
     assert.ok(em.state.groupPermissions(ALI_SEED.securityGroupId).some((p) => p.sourceCidrIp === '10.0.0.0/16' && p.ipProtocol === 'ALL'));
     await checkInvariant(kc, { converged: true, routes: ownedEntries(em) });
     assert.equal(em.callsSince(0).filter((c) => c.operation === 'DescribeInstances').length, 0, 'no NIC read on a cloud without the check');
+    assert.ok(!ctl!.logs().includes(ALI_SEED.accessKeySecret), 'the AccessKey secret is never logged');
+    assert.match(ctl!.logs(), /AccessKey LTAI\*{4}01 from/);
   });
 
   it('migration is exactly one ModifyRouteEntry (in place); deletion removes the entry; nothing else is written', async () => {

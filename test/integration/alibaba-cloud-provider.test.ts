@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createAlibabaClients } from '../../controller/provider/alibaba/client.js';
 import { AlibabaCloudProvider } from '../../controller/provider/alibaba/provider.js';
 import { isFencedError, WriteFence } from '../../controller/provider/fence.js';
+import type { CloudError } from '../../controller/provider/errors.js';
+import type { TokenBucket } from '../../controller/provider/ratelimit.js';
 import type { RouteSpec } from '../../controller/provider/provider.js';
 import { ALI_SEED, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
 import { waitFor } from '../helpers/kube.js';
@@ -112,12 +114,45 @@ describe('alibaba CloudProvider against the emulator (real SDK)', function () {
     assert.deepEqual(r.failed.map((f) => [f.destination, f.error.kind, f.error.code]), [['10.0.3.0/24', 'quota', 'QuotaExceeded.RouteEntry']]);
   });
 
+  it('every VPC request waits for the client-side rate limit (--cloud-qps) first', async () => {
+    let tokens = 0;
+    const limiter = { acquire: () => Promise.resolve(void tokens++) } as unknown as TokenBucket;
+    const cfg = { regionId: ALI_SEED.regionId, vpcEndpoint: em.endpoint, ecsEndpoint: em.endpoint, protocol: 'http' as const, credentialsDir: dir, vpcId: ALI_SEED.vpcId };
+    const p = new AlibabaCloudProvider(cfg, silent, { clients: createAlibabaClients(cfg), writeRetry: FAST, availablePoll: FAST, limiter });
+    await p.listRouteTables();
+    await p.applyRoutes(RT, { add: specs(3), mod: [], del: [] });
+    await p.listRoutes(RT);
+    const vpcCalls = em.callsSince(0).filter((c) => !['AuthorizeSecurityGroup', 'DescribeSecurityGroupAttribute'].includes(c.operation)).length;
+    assert.ok(vpcCalls >= 4);
+    assert.equal(tokens, vpcCalls);
+  });
+
   it('a closed fence: nothing is sent', async () => {
     await provider.listRouteTables();
     fence.close('lost the lease');
     const seq = em.lastSeq;
     await assert.rejects(provider.applyRoutes(RT, { add: specs(2), mod: [], del: [] }), (err: unknown) => isFencedError(err));
     assert.deepEqual(em.callsSince(seq).filter((c) => !c.operation.startsWith('Describe')), []);
+  });
+
+  it('refused credentials open the auth backoff: the next call is not sent, its error says why; the secret is in no message', async () => {
+    const bad = await mkdtemp(join(tmpdir(), 'hostnet-ali-bad-'));
+    try {
+      await writeFile(join(bad, 'access-key-id'), ALI_SEED.disabledAccessKeyId);
+      await writeFile(join(bad, 'access-key-secret'), ALI_SEED.disabledAccessKeySecret);
+      const cfg = { regionId: ALI_SEED.regionId, vpcEndpoint: em.endpoint, ecsEndpoint: em.endpoint, protocol: 'http' as const, credentialsDir: bad, vpcId: ALI_SEED.vpcId };
+      const p = new AlibabaCloudProvider(cfg, silent, { clients: createAlibabaClients(cfg), writeRetry: FAST, availablePoll: FAST });
+      const first = await p.listRoutes(RT).then(() => undefined, (e: unknown) => e as CloudError);
+      assert.equal(first?.kind, 'auth');
+      const seq = em.lastSeq;
+      const second = await p.listRoutes(RT).then(() => undefined, (e: unknown) => e as CloudError);
+      assert.equal(second?.kind, 'auth');
+      assert.match(second!.message, /not sent/);
+      assert.equal(em.callsSince(seq).length, 0, 'nothing sent during the backoff');
+      for (const e of [first!, second!]) assert.doesNotMatch(e.message, new RegExp(ALI_SEED.disabledAccessKeySecret));
+    } finally {
+      await rm(bad, { recursive: true, force: true });
+    }
   });
 
   it('security group: one AuthorizeSecurityGroup for the pool, then nothing (idempotent)', async () => {

@@ -51,6 +51,8 @@ export interface RouteEntriesOptions {
    * lease is lost, counted as in flight until answered so a graceful stop can wait for it).
    */
   gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> };
+  /** Awaited before every request, reads and writes (the client-side rate limit, --cloud-qps). */
+  throttle?: () => Promise<void>;
   secrets?: string[];
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -74,6 +76,7 @@ export class AlibabaRouteEntries {
     return retry(
       this.opts.writeRetry ?? WRITE_RETRY,
       async () => {
+        await this.opts.throttle?.();
         await this.opts.fence?.();
         try {
           return await (this.opts.gate ? this.opts.gate.run(operation, call) : call());
@@ -92,6 +95,7 @@ export class AlibabaRouteEntries {
     return retry(
       this.opts.writeRetry ?? WRITE_RETRY,
       async () => {
+        await this.opts.throttle?.();
         try {
           return await call();
         } catch (err) {

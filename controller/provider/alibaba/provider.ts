@@ -17,6 +17,7 @@ import type { Config } from '../../config.js';
 import { AuthBackoff } from '../auth-backoff.js';
 import { CloudError, isCloudError } from '../errors.js';
 import { isFencedError, type WriteFence } from '../fence.js';
+import { TokenBucket } from '../ratelimit.js';
 import type {
   CloudProvider,
   CloudRoute,
@@ -71,6 +72,8 @@ export interface AlibabaProviderDeps {
   serializer?: PerVpcSerializer;
   writeRetry?: BackoffPolicy;
   availablePoll?: BackoffPolicy;
+  /** The client-side rate limit (--cloud-qps / --cloud-burst); none when absent. */
+  limiter?: TokenBucket;
 }
 
 /** System entries are the VPC's own; Instance entries are hosts; anything else is someone else's. */
@@ -118,6 +121,7 @@ export class AlibabaCloudProvider implements CloudProvider {
       ...(deps.fence ? { gate: deps.fence } : {}),
       ...(deps.writeRetry ? { writeRetry: deps.writeRetry } : {}),
       ...(deps.availablePoll ? { availablePoll: deps.availablePoll } : {}),
+      ...(deps.limiter ? { throttle: () => deps.limiter!.acquire(deps.fence?.signal) } : {}),
     });
     this.log.info('cloud provider ready', { provider: this.name, region: cfg.regionId, vpcId: cfg.vpcId, routeTableIds: cfg.routeTableIds, credentials: this.clients.credentialsSource });
   }
@@ -323,4 +327,9 @@ export function alibabaConfigFrom(config: Config): AlibabaProviderConfig {
 /** Used by factory.ts (loaded lazily). */
 export function createAlibabaProvider(cfg: AlibabaProviderConfig, log: ProviderLogger, deps: AlibabaProviderDeps = {}): CloudProvider {
   return new AlibabaCloudProvider(cfg, log, deps);
+}
+
+/** The client-side rate limit of the controller's flags (--cloud-qps, --cloud-burst). */
+export function alibabaLimiterFrom(config: Config): TokenBucket {
+  return new TokenBucket({ qps: config.cloudQps, burst: config.cloudBurst });
 }
