@@ -66,6 +66,10 @@ describe('e2e: controller + Alibaba emulator (real SDK) + real API server', func
         `--cloud-credentials-dir=${dir}`,
         `--security-group-id=${ALI_SEED.securityGroupId}`,
         '--route-batch-window=300ms',
+        // Not under test here: a generous lease so a starved API server on a loaded machine does
+        // not end the run with a lost leadership (fencing has its own suite).
+        '--lease-duration=60s',
+        '--renew-deadline=45s',
         ...extra,
       ],
       waitLeader: true,
