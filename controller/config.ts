@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 import { leaseName } from './installation.js';
 
-export type ProviderName = 'huaweicloud' | 'otc' | 'memory' | 'none';
+export type ProviderName = 'huaweicloud' | 'otc' | 'alibaba' | 'memory' | 'none';
 
 export interface Config {
   kubeconfig?: string;
@@ -22,6 +22,8 @@ export interface Config {
   cloudProvider: ProviderName;
   cloudRegion?: string;
   cloudEndpoint?: string;
+  /** Alibaba: the ECS API endpoint (security group); default that of --cloud-endpoint, else the region's. */
+  alibabaEcsEndpoint?: string;
   cloudProjectId?: string;
   cloudVpcId?: string;
   routeTableIds: string[];
@@ -70,13 +72,14 @@ export const FLAGS: Record<string, FlagDef> = {
     type: 'string',
     help: 'Names this installation in route descriptions ("hostnet:<id>:<host>"), the lease and the allocation ledger; routes of other ids are never modified or deleted. Default: "default" when this namespace already holds that installation\'s ledger or lease (an installation from before ids were derived), else derived from the kube-system namespace UID (cluster-<8 hex>-<4 hex>), so two clusters never share one.',
   },
-  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), memory (an in-process fake for trying the controller without a cloud), or none (direct routing: blocks are only allocated and recorded, each host\'s hostnet-agent routes the peers; no cloud flag may be set).' },
-  'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com).' },
-  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com).' },
-  'cloud-project-id': { type: 'string', help: 'Project ID of the region.' },
+  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), alibaba (Alibaba Cloud VPC), memory (an in-process fake for trying the controller without a cloud), or none (direct routing: blocks are only allocated and recorded, each host\'s hostnet-agent routes the peers; no cloud flag may be set).' },
+  'cloud-region': { type: 'string', help: 'Region: Huawei Cloud, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com); Alibaba Cloud (required), e.g. eu-central-1 (gives https://vpc.<region>.aliyuncs.com).' },
+  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com). Alibaba: e.g. https://vpc-vpc.eu-central-1.aliyuncs.com (the VPC-internal endpoint).' },
+  'alibaba-ecs-endpoint': { type: 'string', help: 'Alibaba: ECS API endpoint URL (security group). Default: the host of --cloud-endpoint when set, else https://ecs.<region>.aliyuncs.com.' },
+  'cloud-project-id': { type: 'string', help: 'Project ID of the region (Huawei Cloud, OTC).' },
   'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty.' },
   'route-table-ids': { type: 'string', default: '', help: 'Comma-separated route table IDs to program. Empty: every table of --cloud-vpc-id.' },
-  'cloud-credentials-dir': { type: 'string', help: 'Directory with files access-key, secret-key (and optional security-token), e.g. a mounted Secret. Default: $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK.' },
+  'cloud-credentials-dir': { type: 'string', help: 'Directory with the credentials, e.g. a mounted Secret. Huawei/OTC: files access-key, secret-key (and optional security-token); default $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK. Alibaba: files access-key-id, access-key-secret (and optional security-token); default the SDK credential chain (environment, profile, ECS RAM role, RRSA/OIDC role).' },
   'cloud-timeout': { type: 'string', default: '10s', help: 'Timeout of one cloud API request.' },
   'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API requests per second.' },
   'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps.' },
@@ -112,6 +115,7 @@ export class ConfigError extends Error {}
 /** The flags that only mean something to a cloud: refused with --cloud-provider=none. */
 const NO_CLOUD_FLAGS = [
   'cloud-region',
+  'alibaba-ecs-endpoint',
   'cloud-endpoint',
   'cloud-project-id',
   'cloud-vpc-id',
@@ -234,19 +238,25 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (installationIdExplicit && !INSTALLATION_ID.test(installationId)) {
     bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
   }
-  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory', 'none'] as const);
+  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'alibaba', 'memory', 'none'] as const);
   const cloudEndpoint = str('cloud-endpoint');
   if (cloudEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(cloudEndpoint)) bad('cloud-endpoint', 'want a URL such as https://vpc.eu-de.otc.t-systems.com');
   const cloudRegion = str('cloud-region');
   const cloudProjectId = str('cloud-project-id');
   const cloudVpcId = str('cloud-vpc-id');
   const routeTableIds = list('route-table-ids');
+  const alibabaEcsEndpoint = str('alibaba-ecs-endpoint');
+  if (alibabaEcsEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(alibabaEcsEndpoint)) bad('alibaba-ecs-endpoint', 'want a URL such as https://ecs.eu-central-1.aliyuncs.com');
   if (cloudProvider === 'none') {
     // No cloud is called at all: a cloud flag set anyway means the operator expects something
     // (a route table, a security group) that would silently not happen. Refuse it, naming it.
     for (const flag of NO_CLOUD_FLAGS) {
       if (values[flag] !== undefined || (env[envName(flag)] ?? '') !== '') bad(flag, 'has no effect with --cloud-provider=none (no cloud is called: each host\'s hostnet-agent routes the peers); remove it');
     }
+  } else if (cloudProvider === 'alibaba') {
+    if (!cloudRegion) bad('cloud-region', 'is required with --cloud-provider=alibaba (e.g. eu-central-1)');
+    if (!/^[a-z]{2,}-[a-z0-9-]+$/.test(cloudRegion!)) bad('cloud-region', 'want an Alibaba Cloud region id such as eu-central-1');
+    if (!cloudVpcId && routeTableIds.length === 0) bad('route-table-ids', 'set --route-table-ids or --cloud-vpc-id (then every route table of the VPC is used)');
   } else if (cloudProvider !== 'memory') {
     if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
     if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');
@@ -276,6 +286,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       cloudProvider,
       cloudRegion,
       cloudEndpoint,
+      alibabaEcsEndpoint,
       cloudProjectId,
       cloudVpcId,
       routeTableIds,

@@ -16,6 +16,7 @@ import { HELP, estimate, parseOptions, type BenchOptions } from './bench/options
 import { SizeRun, type ScenarioResult } from './bench/scenarios.js';
 import { allocatorTable, callsTable, machine, markdown, textTable } from './bench/report.js';
 import type { AllocatorResult } from './bench/allocator.js';
+import { alibabaTable, type AlibabaBenchRow } from './bench/alibaba.js';
 import { cpuSeconds, pidsMatching } from './bench/proc.js';
 import { controllerWorkers } from './bench/options.js';
 import { measureApiFloor, type ApiFloor } from './bench/apifloor.js';
@@ -74,6 +75,8 @@ interface Output {
   assumptions: string[];
   controlPlane: { apiserverCpuSeconds?: number; etcdCpuSeconds?: number; benchCpuSeconds: number };
   allocator?: AllocatorResult;
+  /** The Alibaba provider's cold start of one table at N = 100 and 1,000 (hack/bench/alibaba.ts). */
+  alibaba?: AlibabaBenchRow[];
   results: ScenarioResult[];
 }
 
@@ -205,6 +208,12 @@ async function main(): Promise<number> {
     const text = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(repoRoot, 'hack', 'bench', 'allocator.ts')], { capture: true });
     out.allocator = JSON.parse(text) as AllocatorResult;
     console.log(allocatorTable(out.allocator));
+  }
+  if (!opts.skipAlibaba) {
+    log('Alibaba provider at N = 100 and 1,000 (emulator, real SDK)');
+    const text = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack', 'bench', 'alibaba.ts'), '--sizes', '100,1000', `--latency-ms=${opts.latencyMs}`, '--json'], { capture: true });
+    out.alibaba = JSON.parse(text.trim().split('\n').pop()!) as AlibabaBenchRow[];
+    console.log(alibabaTable(out.alibaba));
   }
 
   log('starting the control plane');

@@ -9,7 +9,7 @@ import { NoCloudProvider } from './none/provider.js';
 import type { CloudProvider } from './provider.js';
 
 /** `fence` gates every write the provider sends (see fence.ts). */
-export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
+export async function createProvider(config: Config, log: Logger, fence?: WriteFence): Promise<CloudProvider> {
   if (config.cloudProvider === 'none') {
     log.info('no cloud router (--cloud-provider=none): blocks are allocated and recorded only; each host\'s hostnet-agent routes the peers');
     return new NoCloudProvider();
@@ -27,6 +27,11 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
     memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003', ['192.168.0.4']);
     memory.fence = fence;
     return memory;
+  }
+  if (config.cloudProvider === 'alibaba') {
+    // Loaded only when configured: the Alibaba SDKs are not needed by any other provider.
+    const { createAlibabaProvider, alibabaConfigFrom, alibabaLimiterFrom } = await import('./alibaba/provider.js');
+    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}), limiter: alibabaLimiterFrom(config) });
   }
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });

@@ -20,6 +20,8 @@ export interface BenchOptions {
   maxBatch: number;
   budgetMinutes: number;
   skipAllocator: boolean;
+  /** Skip the Alibaba provider rows (hack/bench/alibaba.ts). */
+  skipAlibaba: boolean;
   skipBuild: boolean;
   outDir: string;
   /** Extra controller flags (repeatable --controller-arg). */
@@ -84,6 +86,7 @@ Options:
   --heap-snapshot DIR      write a heap snapshot of the controller once each size's cold start has
                            converged into DIR, plus a summary by constructor (hack/bench/heapsnapshot.ts)
   --skip-allocator         skip the allocator micro-benchmark
+  --skip-alibaba           skip the Alibaba provider at N = 100 and 1,000 (hack/bench/alibaba.ts)
   --skip-build             use the existing dist/ (no tsc)
   --quick                  --sizes 100 --nic-sizes 100 --resync 15 --churn-seconds 15
   --verbose                print controller logs on failure and more progress
@@ -118,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     maxBatch: 0,
     budgetMinutes: 75,
     skipAllocator: false,
+    skipAlibaba: false,
     skipBuild: false,
     outDir: 'bench-results',
     controllerArgs: [],
@@ -135,7 +139,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const flagOnly = ['help', 'skip-allocator', 'skip-build', 'quick', 'verbose', 'skip-api-floor'];
+    const flagOnly = ['help', 'skip-allocator', 'skip-alibaba', 'skip-build', 'quick', 'verbose', 'skip-api-floor'];
     const value = flagOnly.includes(name) ? undefined : eq > 0 ? a.slice(eq + 1) : argv[++i];
     explicit.add(name);
     switch (name) {
@@ -211,6 +215,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case 'skip-allocator':
         o.skipAllocator = true;
         break;
+      case 'skip-alibaba':
+        o.skipAlibaba = true;
+        break;
       case 'skip-build':
         o.skipBuild = true;
         break;
@@ -239,6 +246,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
 export function estimate(o: BenchOptions): { total: number; parts: { what: string; seconds: number }[] } {
   const parts: { what: string; seconds: number }[] = [{ what: 'build + control plane', seconds: 45 }];
   if (!o.skipAllocator) parts.push({ what: 'allocator micro-benchmark', seconds: 10 });
+  if (!o.skipAlibaba) parts.push({ what: 'Alibaba provider, N = 100 and 1,000', seconds: 45 });
   for (const n of o.sizes) {
     const cold = 5 + n / 20 + n / 300;
     const migrate = 5 + (n * o.fraction) / 40;

@@ -187,6 +187,8 @@ export interface InvariantOptions {
    * HostNetworks, and (with an emulator) each block has exactly one owned route to its host.
    */
   converged?: boolean;
+  /** The owned routes of another cloud's emulator (instead of `emulator`), same check. */
+  routes?: OwnedRoute[];
 }
 
 export interface InvariantReport {
@@ -298,7 +300,7 @@ export function allocationProblems(view: AllocationView, opts: AllocationCheckOp
 export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const hosts = await listHn(kc);
   const ledger = await readLedger(kc, opts.installationId ?? 'default');
-  const routes = opts.converged && opts.emulator ? ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId) : undefined;
+  const routes = !opts.converged ? undefined : (opts.routes ?? (opts.emulator ? ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId) : undefined));
   const problems = allocationProblems({ hosts, ledger, ...(routes ? { routes } : {}) }, { converged: opts.converged ?? false });
   assert.deepEqual(problems, [], `allocation invariant violated (${problems.length}):\n  ${problems.slice(0, 30).join('\n  ')}`);
   const withBlock = hosts.filter((h) => h.status?.podCIDR).length;

@@ -149,8 +149,8 @@ describe('alibaba provider entries against the emulator (real SDK)', function ()
   it('opens the security group for the pool once: a second pass reads and writes nothing', async () => {
     const { ecs } = createAlibabaClients({ regionId: ALI_SEED.regionId, ecsEndpoint: em.endpoint, vpcEndpoint: em.endpoint, protocol: 'http', credentialsDir: dir });
     const want = { regionId: ALI_SEED.regionId, securityGroupId: ALI_SEED.securityGroupId, poolCidr: '172.16.0.0/12', description: 'hostnet-controller inst=test' };
-    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: true });
-    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: false });
+    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: true, created: 1 });
+    assert.deepEqual(await ensurePoolIngress(ecs, want, { fence: () => void fenced++ }), { written: false, created: 0 });
     assert.equal(em.callsSince(0, 'AuthorizeSecurityGroup').length, 1);
     assert.equal(fenced, 1);
     assert.deepEqual(em.state.groupPermissions(ALI_SEED.securityGroupId).map((p) => [p.ipProtocol, p.sourceCidrIp]), [['ALL', '172.16.0.0/12']]);

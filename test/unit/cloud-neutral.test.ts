@@ -21,6 +21,35 @@ const HUAWEI = [
   'VPC.0', 'VPC.1', 'VPC.2', 'APIG.0', 'APIGW.0',
 ];
 
+/** What only the Alibaba provider (and its emulator and tests) may say. */
+const ALIBABA = [
+  // API operations, as the API and the SDK (camelCase methods) name them
+  'CreateRouteEntries', 'DeleteRouteEntries', 'ModifyRouteEntry', 'DescribeRouteEntryList', 'DescribeRouteTableList', 'DescribeVSwitches',
+  'AuthorizeSecurityGroup', 'DescribeSecurityGroupAttribute', 'createRouteEntries', 'deleteRouteEntries', 'modifyRouteEntry', 'describeRouteEntryList',
+  // request and response fields
+  'NextHopType', 'nextHopType', 'NewNextHopId', 'newNextHopId', 'RouteEntryName', 'routeEntryName', 'FailedRouteEntries', 'failedRouteEntries', 'DstCidrBlock', 'RouteEntryId',
+  // the SDK packages
+  '@alicloud/',
+  // error codes
+  'TaskConflict', 'OperationConflict', 'IncorrectRouteEntryStatus', 'Throttling.User', 'QuotaExceeded.RouteEntry', 'InvalidCIDRBlock.Duplicate', 'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE',
+];
+
+/** Lines outside the allowed places that name one of `words`. */
+function offendingLines(words: readonly string[]): string[] {
+  const args = ['grep', '--untracked', '-n', '-I', '-F', ...words.flatMap((p) => ['-e', p]), '--', ...SCANNED];
+  let out = '';
+  try {
+    out = execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+  } catch (err) {
+    // git grep exits 1 when nothing matches.
+    if ((err as { status?: number }).status !== 1) throw err;
+  }
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .filter((l) => !ALLOWED.some((a) => l.startsWith(a)));
+}
+
 /**
  * The core and what describes it to operators. Not scanned: the Huawei provider, the emulator of
  * the Huawei API (test/emulator/) and the tests that drive it (test/integration, test/e2e, the
@@ -45,6 +74,17 @@ describe('cloud-neutral core (issue 12)', () => {
       .filter((l) => l !== '')
       .filter((l) => !ALLOWED.some((a) => l.startsWith(a)));
     assert.deepEqual(offending, [], `Huawei specifics outside controller/provider/huawei/:\n${offending.join('\n')}`);
+  });
+
+  it('no Alibaba API name, field, SDK package or error code outside the Alibaba provider', () => {
+    const offending = offendingLines(ALIBABA);
+    assert.deepEqual(offending, [], `Alibaba specifics outside controller/provider/alibaba/:\n${offending.join('\n')}`);
+  });
+
+  it('the Alibaba check finds what it looks for (the provider folder names its operations, fields and codes)', () => {
+    const out = execFileSync('git', ['grep', '-c', '-F', '-e', 'CreateRouteEntries', '-e', 'nextHopType', '-e', 'TaskConflict', '--', 'controller/provider/alibaba/'], { cwd: root, encoding: 'utf8' });
+    assert.match(out, /controller\/provider\/alibaba\/entries\.ts:\d+/);
+    assert.match(out, /controller\/provider\/alibaba\/errors\.ts:\d+/);
   });
 
   it('the check itself finds what it looks for (a Huawei file has all three kinds)', () => {

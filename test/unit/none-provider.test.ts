@@ -40,10 +40,10 @@ function recorded(inner: CloudProvider): { provider: CloudProvider; calls: strin
 }
 
 describe('--cloud-provider=none: configuration', () => {
-  it('needs no cloud flag, and the factory builds the provider without a cloud', () => {
+  it('needs no cloud flag, and the factory builds the provider without a cloud', async () => {
     const c = config(['--cloud-provider=none']);
     assert.equal(c.cloudProvider, 'none');
-    const p = createProvider(c, silentLogger());
+    const p = await createProvider(c, silentLogger());
     assert.equal(p.name, 'none');
     assert.equal(p.capabilities.sourceDestCheck, 'not-applicable');
   });

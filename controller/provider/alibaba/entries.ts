@@ -7,6 +7,7 @@
 
 import * as $Vpc from '@alicloud/vpc20160428';
 import type { CloudError } from '../errors.js';
+import { isFencedError } from '../fence.js';
 import { AVAILABLE_POLL, pollUntil, retry, WRITE_RETRY, type BackoffPolicy } from './backoff.js';
 import { batches, PerVpcSerializer } from './batch.js';
 import type { AlibabaVpcClient } from './client.js';
@@ -15,6 +16,8 @@ import { failedEntryError, toCloudError } from './errors.js';
 /** A custom entry as read back. */
 export interface RouteEntryView {
   id: string;
+  /** RouteEntryType: System (the VPC's own), Custom, BGP. */
+  type: string;
   routeTableId: string;
   destination: string;
   status: string;
@@ -43,6 +46,13 @@ export interface RouteEntriesOptions {
   availablePoll?: BackoffPolicy;
   /** Called before every write attempt (the lease fence: throws once leadership is lost). */
   fence?: () => void | Promise<void>;
+  /**
+   * Wraps every write attempt's request (the provider passes WriteFence.run: refused once the
+   * lease is lost, counted as in flight until answered so a graceful stop can wait for it).
+   */
+  gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> };
+  /** Awaited before every request, reads and writes (the client-side rate limit, --cloud-qps). */
+  throttle?: () => Promise<void>;
   secrets?: string[];
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -66,7 +76,26 @@ export class AlibabaRouteEntries {
     return retry(
       this.opts.writeRetry ?? WRITE_RETRY,
       async () => {
+        await this.opts.throttle?.();
         await this.opts.fence?.();
+        try {
+          return await (this.opts.gate ? this.opts.gate.run(operation, call) : call());
+        } catch (err) {
+          if (isFencedError(err)) throw err;
+          throw toCloudError(err, operation, this.opts.secrets);
+        }
+      },
+      this.retryable,
+      { ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}), ...(this.opts.random ? { random: this.opts.random } : {}), minDelayMs: (err) => (err as CloudError).minRetryDelayMs ?? 0 },
+    );
+  }
+
+  /** A read, retried with backoff while the cloud answers with a retryable error. */
+  async read<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return retry(
+      this.opts.writeRetry ?? WRITE_RETRY,
+      async () => {
+        await this.opts.throttle?.();
         try {
           return await call();
         } catch (err) {
@@ -78,21 +107,22 @@ export class AlibabaRouteEntries {
     );
   }
 
-  /** Every custom entry of a table (all pages of 100). */
-  async list(routeTableId: string): Promise<RouteEntryView[]> {
+  /** Every custom entry of a table (all pages of 100); `type: 'all'` lists system entries too. */
+  async list(routeTableId: string, opts: { type?: 'Custom' | 'all' } = {}): Promise<RouteEntryView[]> {
+    const routeEntryType = opts.type === 'all' ? undefined : 'Custom';
     const out: RouteEntryView[] = [];
     let nextToken: string | undefined;
     do {
-      let res: $Vpc.DescribeRouteEntryListResponse;
-      try {
-        res = await this.client.describeRouteEntryList(new $Vpc.DescribeRouteEntryListRequest({ regionId: this.opts.regionId, routeTableId, routeEntryType: 'Custom', maxResult: 100, ...(nextToken ? { nextToken } : {}) }));
-      } catch (err) {
-        throw toCloudError(err, 'DescribeRouteEntryList', this.opts.secrets);
-      }
+      const token = nextToken;
+      // A read refused with Throttling / 5xx is retried like a write (it changes nothing).
+      const res = await this.read('DescribeRouteEntryList', () =>
+        this.client.describeRouteEntryList(new $Vpc.DescribeRouteEntryListRequest({ regionId: this.opts.regionId, routeTableId, ...(routeEntryType ? { routeEntryType } : {}), maxResult: 100, ...(token ? { nextToken: token } : {}) })),
+      );
       for (const e of res.body?.routeEntrys?.routeEntry ?? []) {
         const hop = e.nextHops?.nextHop?.[0];
         out.push({
           id: e.routeEntryId ?? '',
+          type: e.type ?? '',
           routeTableId: e.routeTableId ?? routeTableId,
           destination: e.destinationCidrBlock ?? '',
           status: e.status ?? '',
@@ -175,9 +205,11 @@ export class AlibabaRouteEntries {
    * Migration: the entry's next hop changed in place (one ModifyRouteEntry), serialized per
    * VPC; the VPC's turn is held until the entry shows Available with the new next hop.
    */
-  async moveNextHop(vpcId: string, entry: { id: string; routeTableId: string; destination: string }, instanceId: string): Promise<{ available: boolean }> {
+  async moveNextHop(vpcId: string, entry: { id: string; routeTableId: string; destination: string }, instanceId: string, mark?: { name: string; description: string }): Promise<{ available: boolean }> {
     return this.serializer.run(vpcId, async () => {
-      await this.write('ModifyRouteEntry', () => this.client.modifyRouteEntry(new $Vpc.ModifyRouteEntryRequest({ regionId: this.opts.regionId, routeEntryId: entry.id, newNextHopId: instanceId, newNextHopType: 'Instance' })));
+      // The new mark rides in the same call (name and description change with the next hop).
+      const marks = mark ? { routeEntryName: mark.name, description: mark.description } : {};
+      await this.write('ModifyRouteEntry', () => this.client.modifyRouteEntry(new $Vpc.ModifyRouteEntryRequest({ regionId: this.opts.regionId, routeEntryId: entry.id, newNextHopId: instanceId, newNextHopType: 'Instance', ...marks })));
       const r = await this.waitAvailable(entry.routeTableId, [{ destination: entry.destination, instanceId }]);
       return { available: r.notYet.length === 0 };
     });

@@ -5,6 +5,7 @@
 
 import * as $Ecs from '@alicloud/ecs20140526';
 import type { AlibabaEcsClient } from './client.js';
+import { isFencedError } from '../fence.js';
 import { toCloudError } from './errors.js';
 
 export interface PoolIngress {
@@ -13,6 +14,32 @@ export interface PoolIngress {
   poolCidr: string;
   /** Carries the installation's mark, e.g. "hostnet-controller inst=<id>". */
   description: string;
+  /** ALL (default: one permission of every protocol), or some of ICMP, UDP, TCP. */
+  protocols?: readonly ('ALL' | 'ICMP' | 'UDP' | 'TCP')[];
+}
+
+/** The port range AuthorizeSecurityGroup takes with each protocol (ICMP and ALL: -1/-1). */
+function portRangeOf(protocol: string): string {
+  return protocol === 'TCP' || protocol === 'UDP' ? '1/65535' : '-1/-1';
+}
+
+/** The protocols the group still lacks for `want` (ALL there covers every other). */
+export async function missingPoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, secrets: string[] = []): Promise<string[]> {
+  let res: $Ecs.DescribeSecurityGroupAttributeResponse;
+  try {
+    res = await ecs.describeSecurityGroupAttribute(new $Ecs.DescribeSecurityGroupAttributeRequest({ regionId: want.regionId, securityGroupId: want.securityGroupId, direction: 'ingress' }));
+  } catch (err) {
+    throw toCloudError(err, 'DescribeSecurityGroupAttribute', secrets);
+  }
+  const have = new Set(
+    (res.body?.permissions?.permission ?? [])
+      .filter((p) => p.sourceCidrIp === want.poolCidr && (p.policy ?? 'Accept').toLowerCase() === 'accept' && (p.direction ?? 'ingress') === 'ingress')
+      .filter((p) => p.portRange === undefined || p.portRange === portRangeOf((p.ipProtocol ?? '').toUpperCase()))
+      .map((p) => (p.ipProtocol ?? '').toUpperCase()),
+  );
+  if (have.has('ALL')) return [];
+  const wanted = [...new Set(want.protocols ?? ['ALL'])];
+  return wanted.filter((p) => !have.has(p));
 }
 
 /** True when the group already admits everything from `poolCidr` (ALL, -1/-1, accept). */
@@ -28,20 +55,31 @@ export async function hasPoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, s
   );
 }
 
-/** Ensures the pool's ingress permission; returns whether a write was made. `fence` runs before it. */
-export async function ensurePoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, opts: { fence?: () => void | Promise<void>; secrets?: string[] } = {}): Promise<{ written: boolean }> {
-  if (await hasPoolIngress(ecs, want, opts.secrets)) return { written: false };
+/**
+ * Ensures the pool's ingress permission(s) in one AuthorizeSecurityGroup for whatever is
+ * missing; returns whether a write was made. `fence` runs before it, `gate` wraps the request.
+ */
+export async function ensurePoolIngress(
+  ecs: AlibabaEcsClient,
+  want: PoolIngress,
+  opts: { fence?: () => void | Promise<void>; gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> }; secrets?: string[] } = {},
+): Promise<{ written: boolean; created: number }> {
+  const missing = await missingPoolIngress(ecs, want, opts.secrets);
+  if (missing.length === 0) return { written: false, created: 0 };
   await opts.fence?.();
-  try {
-    await ecs.authorizeSecurityGroup(
+  const send = (): Promise<unknown> =>
+    ecs.authorizeSecurityGroup(
       new $Ecs.AuthorizeSecurityGroupRequest({
         regionId: want.regionId,
         securityGroupId: want.securityGroupId,
-        permissions: [new $Ecs.AuthorizeSecurityGroupRequestPermissions({ ipProtocol: 'ALL', portRange: '-1/-1', sourceCidrIp: want.poolCidr, policy: 'accept', priority: '1', description: want.description })],
+        permissions: missing.map((p) => new $Ecs.AuthorizeSecurityGroupRequestPermissions({ ipProtocol: p, portRange: portRangeOf(p), sourceCidrIp: want.poolCidr, policy: 'accept', priority: '1', description: want.description })),
       }),
     );
+  try {
+    await (opts.gate ? opts.gate.run('AuthorizeSecurityGroup', send) : send());
   } catch (err) {
+    if (isFencedError(err)) throw err;
     throw toCloudError(err, 'AuthorizeSecurityGroup', opts.secrets);
   }
-  return { written: true };
+  return { written: true, created: missing.length };
 }

@@ -99,7 +99,7 @@ objects (HostNetwork) need one; "default" unless controller.eventNamespace says 
 Whether the controller needs cloud credentials, and the Secret holding them.
 */}}
 {{- define "hostnet.needsCredentials" -}}
-{{- if ne .Values.cloud.provider "memory" }}true{{ end }}
+{{- if and (ne .Values.cloud.provider "memory") (not (and (eq .Values.cloud.provider "alibaba") .Values.cloud.alibaba.credentialChain)) }}true{{ end }}
 {{- end }}
 
 {{- define "hostnet.createCredentialsSecret" -}}
