@@ -67,6 +67,8 @@ const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
 export class Reconciler {
   /** When each host's NIC was last verified by this process. */
   private readonly portChecked = new Map<string, number>();
+  /** Since when each host has been waiting for its table's batch without a status write. */
+  private readonly pendingSince = new Map<string, number>();
   private readonly startedAt = Date.now();
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -91,6 +93,7 @@ export class Reconciler {
   /** What this process keeps per host goes with the host (Events: see the informer's delete). */
   private forgetHost(name: string): void {
     this.portChecked.delete(name);
+    this.pendingSince.delete(name);
     this.d.recovered.delete(name);
     this.d.status.forget(name);
   }
@@ -250,6 +253,18 @@ export class Reconciler {
     if (outcomes.some((o) => o.state !== 'Programmed')) this.d.tables.requestFlush();
     status.routeTables = outcomes.map((o): RouteTableStatus => ({ id: o.id, state: o.state, ...(o.message ? { message: o.message } : {}) }));
     const bad = outcomes.find((o) => o.state !== 'Programmed');
+    // Only waiting for the table's batch (no failure among the tables): this pass has nothing to
+    // record that the pass after the batch will not record better, so it writes nothing and leaves
+    // the NIC to that pass — one status write per change instead of one now and one when the
+    // route lands. A wait longer than PENDING_RECHECK_MS is recorded (the safety-net pass), so a
+    // table held back by the cloud shows as pending in status.
+    const waiting = bad !== undefined && outcomes.every((o) => o.state === 'Programmed' || o.state === 'Pending');
+    if (!waiting) this.pendingSince.delete(name);
+    else {
+      const since = this.pendingSince.get(name);
+      if (since === undefined) this.pendingSince.set(name, Date.now());
+      if (since === undefined || Date.now() - since < PENDING_RECHECK_MS) return { requeueAfterMs: PENDING_RECHECK_MS };
+    }
     let retry: RetryLater | undefined;
     let result: QueueResult | void = undefined;
     if (bad?.state === 'Pending') {
