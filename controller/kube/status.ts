@@ -17,6 +17,11 @@ export interface StatusWriter {
   latest(obj: HostNetwork): HostNetwork;
   /** The object is gone: drop the copy kept of it. */
   forget(name: string): void;
+  /**
+   * obj is exactly what this writer last stored (same uid and resourceVersion): the watch event
+   * of our own write, which tells the reconciler nothing it did not know.
+   */
+  isOwnWrite?(obj: HostNetwork): boolean;
   /** Status writes made (for tests and the benchmark). */
   readonly writes: number;
 }
@@ -51,6 +56,11 @@ export class KubeStatusWriter implements StatusWriter {
 
   forget(name: string): void {
     this.written.delete(name);
+  }
+
+  isOwnWrite(obj: HostNetwork): boolean {
+    const mine = this.written.get(obj.metadata.name);
+    return mine !== undefined && mine.metadata.uid === obj.metadata.uid && mine.metadata.resourceVersion === obj.metadata.resourceVersion;
   }
 
   /** Copies kept (one per host written since the cache last caught up; for tests). */
