@@ -37,6 +37,7 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
       timeoutMs: config.cloudTimeoutMs,
       qps: config.cloudQps,
       burst: config.cloudBurst,
+      readQps: config.cloudReadQps,
       userAgent: 'hostnet-controller',
     },
     log,
