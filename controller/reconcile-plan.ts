@@ -83,11 +83,11 @@ export function planRoute(input: {
       plan.notices.push({ type: 'Normal', reason: EventReason.RouteMigrated, message: `Route ${block} moved from ${prev.nextHop} to ${instanceID}` });
       plan.logs.push({ level: 'info', msg: 'route migrated', fields: { hostnetwork: name, podCIDR: block, from: prev.nextHop, to: instanceID } });
     } else if (!had('True')) {
-      // Announced once per block and server. The same route back after a failure that retried
-      // on its own (no Warning was posted for it) or after a drift repair (RouteRepaired said
-      // so) is no news; after a Warning (conflict, full table) it is.
-      const again = prev.podCIDR === block && prev.nextHop === instanceID && !ROUTE_WARNED.has(before?.reason ?? '');
-      if (!again) plan.notices.push({ type: 'Normal', reason: EventReason.RouteProgrammed, message: `Route ${block} → ${instanceID} programmed` });
+      // Events on transitions only: a new host's first route is shown by its conditions (an
+      // Event per host would double a cold start's API requests), and so is the same route back
+      // after a failure that retried on its own (no Warning was posted for it) or after a drift
+      // repair (RouteRepaired said so). After a Warning (conflict, full table) it is news.
+      if (ROUTE_WARNED.has(before?.reason ?? '')) plan.notices.push({ type: 'Normal', reason: EventReason.RouteProgrammed, message: `Route ${block} → ${instanceID} programmed` });
       plan.logs.push({ level: 'info', msg: 'route programmed', fields: { hostnetwork: name, podCIDR: block, nextHop: instanceID, tables } });
     }
     return plan;

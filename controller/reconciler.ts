@@ -237,8 +237,12 @@ export class Reconciler {
       cond(ConditionType.CIDRAllocated, 'True', how, recovered ? `${msg} (recovered from its route)` : msg);
       await write();
       if (prev.podCIDR !== block) {
-        const text = res.from ? `Block moved from ${res.from} to ${block}` : recovered ? `Recovered block ${block} from its route in the VPC route table` : msg;
-        this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
+        // A new host's first block is shown by its CIDRAllocated condition; a block that moved or
+        // came back from its route is news (Events on transitions only).
+        if (res.from || recovered) {
+          const text = res.from ? `Block moved from ${res.from} to ${block}` : `Recovered block ${block} from its route in the VPC route table`;
+          this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
+        }
         this.d.log.info('block assigned', { hostnetwork: name, podCIDR: block, from: res.from, recovered });
       }
     }
