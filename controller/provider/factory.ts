@@ -1,14 +1,14 @@
-// Builds the provider the configuration names.
+// Builds the provider the configuration names. Each cloud's SDK is loaded (await import()) only
+// when that cloud is chosen: an SDK costs megabytes of heap and seconds of start-up, and the
+// controller of one installation talks to one cloud.
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { loadCredentials } from './huawei/credentials.js';
 import type { WriteFence } from './fence.js';
-import { createHuaweiProvider } from './huawei/provider.js';
 import { MemoryProvider } from './memory.js';
 import type { CloudProvider } from './provider.js';
 
 /** `fence` gates every write the provider sends (see fence.ts). */
-export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
+export async function createProvider(config: Config, log: Logger, fence?: WriteFence): Promise<CloudProvider> {
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
     const memory = new MemoryProvider({
@@ -23,6 +23,7 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
     memory.fence = fence;
     return memory;
   }
+  const [{ loadCredentials }, { createHuaweiProvider }] = await Promise.all([import('./huawei/credentials.js'), import('./huawei/provider.js')]);
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });
   return createHuaweiProvider(
