@@ -4,6 +4,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { FINALIZER, GROUP, PLURAL, VERSION, type HostNetwork, type HostNetworkStatus } from '../api/types.js';
+import { slimHostNetwork } from './informer.js';
 
 export interface StatusWriter {
   /**
@@ -68,8 +69,9 @@ export class KubeStatusWriter implements StatusWriter {
     return this.written.size;
   }
 
+  /** Kept slim, like the informer's copies: managedFields alone can outweigh the rest. */
   private remember(obj: HostNetwork): void {
-    this.written.set(obj.metadata.name, obj);
+    this.written.set(obj.metadata.name, slimHostNetwork(obj));
     if (this.written.size > 50_000) this.written.clear();
   }
 
