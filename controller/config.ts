@@ -31,6 +31,7 @@ export interface Config {
   cloudTimeoutMs: number;
   cloudQps: number;
   cloudBurst: number;
+  cloudReadQps: number;
   sourceDestCheck: 'disable' | 'block' | 'off';
   securityGroupId?: string;
   securityGroupProtocols: ('icmp' | 'udp' | 'tcp' | 'all')[];
@@ -81,8 +82,9 @@ export const FLAGS: Record<string, FlagDef> = {
   'route-table-ids': { type: 'string', default: '', help: 'Comma-separated route table IDs to program. Empty: every table of --cloud-vpc-id.' },
   'cloud-credentials-dir': { type: 'string', help: 'Directory with the credentials, e.g. a mounted Secret. Huawei/OTC: files access-key, secret-key (and optional security-token); default $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK. Alibaba: files access-key-id, access-key-secret (and optional security-token); default the SDK credential chain (environment, profile, ECS RAM role, RRSA/OIDC role).' },
   'cloud-timeout': { type: 'string', default: '10s', help: 'Timeout of one cloud API request.' },
-  'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API requests per second.' },
-  'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps.' },
+  'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API writes per second (route tables, NIC ports, security group rules).' },
+  'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps (and, in its own bucket, above --cloud-read-qps).' },
+  'cloud-read-qps': { type: 'string', default: '20', help: 'Client-side limit of cloud API reads per second; a budget of its own, so reads never delay writes.' },
   'source-dest-check': { type: 'string', default: 'disable', help: "disable (the host NIC's source/destination check off for every address), block (only the host's block let through), or off (not managed). Ignored on clouds without such a check." },
   'security-group-id': { type: 'string', help: "Security group that gets an ingress rule for the pool's traffic (optional)." },
   'security-group-protocols': { type: 'string', default: 'all', help: 'all, or a comma list of icmp, udp, tcp.' },
@@ -294,6 +296,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       cloudTimeoutMs: duration('cloud-timeout', 100),
       cloudQps: num('cloud-qps', 0.1),
       cloudBurst: int('cloud-burst', 1, 1000),
+      cloudReadQps: num('cloud-read-qps', 0.1),
       sourceDestCheck: oneOf('source-dest-check', ['disable', 'block', 'off'] as const),
       securityGroupId: str('security-group-id'),
       securityGroupProtocols: protocols as Config['securityGroupProtocols'],

@@ -130,7 +130,9 @@ export class HostNetworkController {
       onRetry: () => metrics.cloudRetries.inc({ operation: o.provider.capabilities.routeWrites.kind === 'per-route' ? Operation.writeRoute : Operation.applyRoutes, provider: o.provider.name }),
       onRoom: (owners) => owners.forEach((n) => this.queue.add(n)),
       ownerOf: (r) => this.ownership.ownerOf(r),
-      onSettled: (owners) => owners.forEach((n) => this.queue.add(n)),
+      // Ahead of the first passes still queued: a host whose route landed turns Ready now, not
+      // after every other host has had its first pass.
+      onSettled: (owners) => owners.forEach((n) => this.queue.addFirst(n)),
     });
     this.reconciler = new Reconciler({
       get: (name) => this.informer.get(name),
@@ -155,7 +157,10 @@ export class HostNetworkController {
     });
     this.informer = new HostNetworkInformer(kc, log, config.watchIdleTimeoutMs, {
       onAdd: (obj) => this.enqueue(obj),
-      onUpdate: (obj) => this.enqueue(obj),
+      // The echo of our own status or finalizer write: the pass that wrote it saw all of it.
+      onUpdate: (obj) => {
+        if (!this.status.isOwnWrite?.(obj)) this.enqueue(obj);
+      },
       onDelete: (obj) => {
         // After the Events already queued for it are out, nothing is kept about it.
         this.events.forget(obj);

@@ -1,7 +1,10 @@
-// sync(name): one idempotent pass over one HostNetwork. It reads (cache, ledger, route tables),
-// decides, acts in a fixed order — finalizer, block (recorded in status before any route),
-// routes, NIC — and records conditions and Events. Status is written in one place (StatusWriter).
-import { AgentConditionType, ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
+// sync(name): one idempotent pass over one HostNetwork: it reads (cache, ledger, route tables),
+// decides (the route and Ready verdicts are pure: reconcile-plan.ts), acts in a fixed order —
+// finalizer, block, routes, NIC — and records: one status write per pass (plus the block's own
+// record before its first route), then the pass's Events and log lines. A pass that only waits
+// for its table's batch records nothing: the pass after the batch does. Status is written in one
+// place (StatusWriter).
+import { ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
 import { FINALIZER, type AddedAddressPair, type Condition, type HostNetwork, type HostNetworkStatus, type RouteTableStatus } from './api/types.js';
 import type { ClaimProblem } from './allocator.js';
 import { normalizeCidr, parseCidr, parseIPv4, containsIp } from './cidr.js';
@@ -12,8 +15,9 @@ import type { StatusWriter } from './kube/status.js';
 import type { QueueResult } from './kube/workqueue.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
-import { isCloudError, type CloudError } from './provider/errors.js';
+import { isCloudError } from './provider/errors.js';
 import type { CloudProvider } from './provider/provider.js';
+import { PENDING_RECHECK_MS, onlyWaiting, planReady, planRoute, type LogLine, type Notice } from './reconcile-plan.js';
 import { describeRouteOutcome } from './route-messages.js';
 import { markFor } from './routes/marks.js';
 import type { RouteOwnership } from './routes/ownership.js';
@@ -51,11 +55,6 @@ export class RetryLater extends Error {
   }
 }
 
-/** A host waiting for its table's batch is re-queued by the table; this is only a safety net. */
-const PENDING_RECHECK_MS = 15_000;
-
-/** RouteProgrammed reasons that posted a Warning: the route coming back after one is news. */
-const ROUTE_WARNED = new Set<string>([Reason.RouteConflict, Reason.RouteQuotaExceeded]);
 
 const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
   NotInPool: Reason.NotInPool,
@@ -67,6 +66,8 @@ const PROBLEM_REASON: Record<ClaimProblem['rule'], string> = {
 export class Reconciler {
   /** When each host's NIC was last verified by this process. */
   private readonly portChecked = new Map<string, number>();
+  /** Since when each host has been waiting for its table's batch without a status write. */
+  private readonly pendingSince = new Map<string, number>();
   private readonly startedAt = Date.now();
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -91,6 +92,7 @@ export class Reconciler {
   /** What this process keeps per host goes with the host (Events: see the informer's delete). */
   private forgetHost(name: string): void {
     this.portChecked.delete(name);
+    this.pendingSince.delete(name);
     this.d.recovered.delete(name);
     this.d.status.forget(name);
   }
@@ -178,6 +180,9 @@ export class Reconciler {
     const cond = (type: string, s: Condition['status'], reason: string, message: string): void => {
       status.conditions = setCondition(status.conditions, { type, status: s, reason, message, observedGeneration: gen });
     };
+    // Announced (Events) and logged once the pass's record is stored.
+    const notices: Notice[] = [];
+    const logs: LogLine[] = [];
     const hadCondition = (type: string, s: Condition['status'], reason?: string): boolean => {
       const c = getCondition(prev.conditions, type);
       return c?.status === s && (reason === undefined || c.reason === reason);
@@ -232,8 +237,12 @@ export class Reconciler {
       cond(ConditionType.CIDRAllocated, 'True', how, recovered ? `${msg} (recovered from its route)` : msg);
       await write();
       if (prev.podCIDR !== block) {
-        const text = res.from ? `Block moved from ${res.from} to ${block}` : recovered ? `Recovered block ${block} from its route in the VPC route table` : msg;
-        this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
+        // A new host's first block is shown by its CIDRAllocated condition; a block that moved or
+        // came back from its route is news (Events on transitions only).
+        if (res.from || recovered) {
+          const text = res.from ? `Block moved from ${res.from} to ${block}` : `Recovered block ${block} from its route in the VPC route table`;
+          this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
+        }
         this.d.log.info('block assigned', { hostnetwork: name, podCIDR: block, from: res.from, recovered });
       }
     }
@@ -249,41 +258,24 @@ export class Reconciler {
     const outcomes = this.d.tables.outcomes(name).map((o) => ({ ...o, message: describeRouteOutcome(o.id, block, o) }));
     if (outcomes.some((o) => o.state !== 'Programmed')) this.d.tables.requestFlush();
     status.routeTables = outcomes.map((o): RouteTableStatus => ({ id: o.id, state: o.state, ...(o.message ? { message: o.message } : {}) }));
-    const bad = outcomes.find((o) => o.state !== 'Programmed');
-    let retry: RetryLater | undefined;
-    let result: QueueResult | void = undefined;
-    if (bad?.state === 'Pending') {
-      // Not an error: keep the condition as it is (Unknown at first) until the batch is done.
-      if (getCondition(status.conditions, ConditionType.RouteProgrammed)?.status === 'True' && prev.nextHop === instanceID) {
-        cond(ConditionType.RouteProgrammed, 'Unknown', Reason.RoutePending, `route table ${bad.id}: ${bad.message ?? 'change pending'}`);
-      }
-      result = { requeueAfterMs: PENDING_RECHECK_MS };
-    } else if (!bad) {
-      const moved = prev.nextHop !== undefined && prev.nextHop !== instanceID;
-      status.nextHop = instanceID;
-      cond(ConditionType.RouteProgrammed, 'True', Reason.RouteCreated, `${block} → ${instanceID} in route table${outcomes.length > 1 ? 's' : ''} ${outcomes.map((o) => o.id).join(', ')}`);
-      if (moved) {
-        this.d.events.emit(obj, 'Normal', EventReason.RouteMigrated, `Route ${block} moved from ${prev.nextHop} to ${instanceID}`);
-        this.d.log.info('route migrated', { hostnetwork: name, podCIDR: block, from: prev.nextHop, to: instanceID });
-      } else if (!hadCondition(ConditionType.RouteProgrammed, 'True')) {
-        // Announced once per block and server. The same route back after a failure that retried
-        // on its own (no Warning was posted for it) or after a drift repair (RouteRepaired said
-        // so) is no news; after a Warning (conflict, full table) it is.
-        const before = getCondition(prev.conditions, ConditionType.RouteProgrammed);
-        const again = prev.podCIDR === block && prev.nextHop === instanceID && !ROUTE_WARNED.has(before?.reason ?? '');
-        if (!again) this.d.events.emit(obj, 'Normal', EventReason.RouteProgrammed, `Route ${block} → ${instanceID} programmed`);
-        this.d.log.info('route programmed', { hostnetwork: name, podCIDR: block, nextHop: instanceID, tables: outcomes.map((o) => o.id) });
-      }
-    } else {
-      const [reason, event] = this.routeReason(bad.state, bad.error);
-      const message = `route table ${bad.id}: ${bad.message ?? bad.state}`;
-      const notify = !hadCondition(ConditionType.RouteProgrammed, 'False', reason);
-      cond(ConditionType.RouteProgrammed, 'False', reason, message);
-      if (notify && event) this.d.events.emit(obj, 'Warning', event, message);
-      if (bad.state === 'Error' && bad.error?.retryable) retry = new RetryLater(message, bad.error.minRetryDelayMs);
-      else result = { requeueAfterMs: this.d.config.resyncPeriodMs };
-      if (notify) this.d.log.warn('route not programmed', { hostnetwork: name, table: bad.id, reason, detail: message, requestId: bad.error?.requestId });
+    // Only waiting for the table's batch (no failure among the tables): this pass has nothing to
+    // record that the pass after the batch will not record better, so it writes nothing and leaves
+    // the NIC to that pass — one status write per change instead of one now and one when the
+    // route lands. A wait longer than PENDING_RECHECK_MS is recorded (the safety-net pass), so a
+    // table held back by the cloud shows as pending in status.
+    if (!onlyWaiting(outcomes)) this.pendingSince.delete(name);
+    else {
+      const since = this.pendingSince.get(name);
+      if (since === undefined) this.pendingSince.set(name, Date.now());
+      if (since === undefined || Date.now() - since < PENDING_RECHECK_MS) return { requeueAfterMs: PENDING_RECHECK_MS };
     }
+    const route = planRoute({ prev, current: getCondition(status.conditions, ConditionType.RouteProgrammed), block, instanceID, name, outcomes, resyncPeriodMs: this.d.config.resyncPeriodMs });
+    if (route.condition) cond(ConditionType.RouteProgrammed, route.condition.status, route.condition.reason, route.condition.message);
+    if (route.nextHop !== undefined) status.nextHop = route.nextHop;
+    notices.push(...route.notices);
+    logs.push(...route.logs);
+    let retry: RetryLater | undefined = route.retry ? new RetryLater(route.retry.message, route.retry.minRetryDelayMs) : undefined;
+    let result: QueueResult | void = route.requeueAfterMs !== undefined ? { requeueAfterMs: route.requeueAfterMs } : undefined;
 
     // 3. The NIC: source/destination check off (seed step 2). A port verified recently is
     // trusted; otherwise it is checked again, so a check switched back on in the console is
@@ -329,12 +321,12 @@ export class Reconciler {
         else delete status.hostIP;
         cond(ConditionType.HostIPVerified, v.status, v.reason, v.message);
         if (v.reason === Reason.HostIPMismatch && getCondition(prev.conditions, ConditionType.HostIPVerified)?.message !== v.message) {
-          this.d.events.emit(obj, 'Warning', EventReason.HostIPMismatch, v.message);
-          this.d.log.warn('spec.hostIP is not the server\'s address', { hostnetwork: name, hostIP: obj.spec.hostIP, instanceId: instanceID, cloudAddresses: r.addresses });
+          notices.push({ type: 'Warning', reason: EventReason.HostIPMismatch, message: v.message });
+          logs.push({ level: 'warn', msg: 'spec.hostIP is not the server\'s address', fields: { hostnetwork: name, hostIP: obj.spec.hostIP, instanceId: instanceID, cloudAddresses: r.addresses } });
         }
         if (r.changed) {
           const repaired = hadCondition(ConditionType.SourceDestCheckDisabled, 'True', Reason.AddressPairsSet) && prev.nextHop === instanceID;
-          this.d.events.emit(obj, repaired ? 'Warning' : 'Normal', EventReason.SourceDestCheckDisabled, repaired ? `The address pair ${pair} had been removed from NIC port ${r.portId}; set it again` : `Set address pair ${pair} on NIC port ${r.portId}`);
+          notices.push({ type: repaired ? 'Warning' : 'Normal', reason: EventReason.SourceDestCheckDisabled, message: repaired ? `The address pair ${pair} had been removed from NIC port ${r.portId}; set it again` : `Set address pair ${pair} on NIC port ${r.portId}` });
         }
       } catch (err) {
         if (!isCloudError(err)) throw err;
@@ -343,7 +335,7 @@ export class Reconciler {
         const message = `${err.message}; containers on this host cannot be reached until the NIC's source/destination check is off`;
         // As for routes: a failure that retries on its own (throttled, transient) shows in the
         // condition; a Warning is for what needs a person (no port, bad credentials, ...).
-        if (!err.retryable && !hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
+        if (!err.retryable && !hadCondition(ConditionType.SourceDestCheckDisabled, 'False', reason)) notices.push({ type: 'Warning', reason: EventReason.CloudError, message });
         cond(ConditionType.SourceDestCheckDisabled, 'False', reason, message);
         // A verdict of this generation (same server, same spec) still holds; an older one is of
         // another server or another spec.hostIP.
@@ -357,25 +349,14 @@ export class Reconciler {
       }
     }
 
-    // 4. Ready: everything above but HostIPVerified: a wrong spec.hostIP is shown, it does not
-    // stop the traffic (the route's next hop is the server id, the address pair is on its port).
+    // 4. Ready, then the one record of the pass; what it announces goes out once it is stored.
     const managed = this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported';
-    // A host whose agent reports (HostConfigured, hostnet-agent's own condition) is ready only
-    // once the agent has set it up for this generation (after a migration, the new server's
-    // agent); hosts without an agent have no such condition and are ready as before.
-    const agent = getCondition(status.conditions, AgentConditionType.HostConfigured);
-    const agentView = agent && agent.observedGeneration !== gen ? { ...agent, status: 'Unknown' as const, reason: Reason.WaitingForAgent, message: `the host's hostnet-agent has not reported on generation ${gen} yet` } : agent;
-    const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(managed ? [ConditionType.SourceDestCheckDisabled] : [])]
-      .map((t) => getCondition(status.conditions, t))
-      .concat(agentView ? [agentView] : [])
-      .find((c) => c?.status !== 'True');
-    if (!notTrue) {
-      const note = managed ? '' : ' (the NIC source/destination check is yours to disable)';
-      cond(ConditionType.Ready, 'True', Reason.HostReady, `Containers in ${block} are routed to ${instanceID}${note}`);
-    }
-    else cond(ConditionType.Ready, 'False', notTrue.reason, notTrue.message);
+    const ready = planReady(status.conditions, managed, block, instanceID, gen);
+    cond(ConditionType.Ready, ready.status, ready.reason, ready.message);
     status.observedGeneration = gen;
     await write();
+    for (const n of notices) this.d.events.emit(obj, n.type, n.reason, n.message);
+    for (const l of logs) this.d.log[l.level](l.msg, l.fields);
     if (retry) throw retry;
     return result;
   }
@@ -426,19 +407,6 @@ export class Reconciler {
       const message = `could not remove address pair ${added.pair} from the NIC of ${added.instanceID}: ${err.message}`;
       if (!err.retryable) this.d.events.emit(obj, 'Warning', EventReason.CloudError, message);
       throw new RetryLater(message, err.minRetryDelayMs);
-    }
-  }
-
-  private routeReason(state: string, error?: CloudError): [string, (typeof EventReason)[keyof typeof EventReason] | undefined] {
-    switch (state) {
-      case 'Conflict':
-        return [Reason.RouteConflict, EventReason.RouteConflict];
-      case 'QuotaExceeded':
-        return [Reason.RouteQuotaExceeded, EventReason.RouteQuotaExceeded];
-      case 'Pending':
-        return [Reason.RoutePending, undefined];
-      default:
-        return [error?.kind === 'throttled' ? Reason.CloudThrottled : Reason.CloudError, error?.retryable ? undefined : EventReason.CloudError];
     }
   }
 

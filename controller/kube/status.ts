@@ -4,6 +4,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { FINALIZER, GROUP, PLURAL, VERSION, type HostNetwork, type HostNetworkStatus } from '../api/types.js';
+import { slimHostNetwork } from './informer.js';
 
 export interface StatusWriter {
   /**
@@ -17,6 +18,11 @@ export interface StatusWriter {
   latest(obj: HostNetwork): HostNetwork;
   /** The object is gone: drop the copy kept of it. */
   forget(name: string): void;
+  /**
+   * obj is exactly what this writer last stored (same uid and resourceVersion): the watch event
+   * of our own write, which tells the reconciler nothing it did not know.
+   */
+  isOwnWrite?(obj: HostNetwork): boolean;
   /** Status writes made (for tests and the benchmark). */
   readonly writes: number;
 }
@@ -53,13 +59,19 @@ export class KubeStatusWriter implements StatusWriter {
     this.written.delete(name);
   }
 
+  isOwnWrite(obj: HostNetwork): boolean {
+    const mine = this.written.get(obj.metadata.name);
+    return mine !== undefined && mine.metadata.uid === obj.metadata.uid && mine.metadata.resourceVersion === obj.metadata.resourceVersion;
+  }
+
   /** Copies kept (one per host written since the cache last caught up; for tests). */
   get remembered(): number {
     return this.written.size;
   }
 
+  /** Kept slim, like the informer's copies: managedFields alone can outweigh the rest. */
   private remember(obj: HostNetwork): void {
-    this.written.set(obj.metadata.name, obj);
+    this.written.set(obj.metadata.name, slimHostNetwork(obj));
     if (this.written.size > 50_000) this.written.clear();
   }
 

@@ -1,7 +1,9 @@
 // A de-duplicating, rate-limited work queue in the manner of client-go's workqueue, on p-queue:
 // - a key is queued at most once; a key added while it is being processed runs once more after;
 // - a key is never processed by two workers at the same time;
-// - a failed key comes back after an exponential backoff with jitter (per key), reset on success.
+// - a failed key comes back after an exponential backoff with jitter (per key), reset on success;
+// - addFirst() puts a key ahead of every key added with add(): a host whose wait is over (its
+//   route's batch landed) is finished before the first passes still queued behind it.
 import PQueue from 'p-queue';
 
 export interface QueueResult {
@@ -20,6 +22,9 @@ export interface WorkQueueOptions {
   onRetry?: () => void;
 }
 
+/** p-queue priority of addFirst() (add() is 0; higher runs first). */
+const FIRST = 1;
+
 export class WorkQueue {
   private readonly pq: PQueue;
   private readonly dirty = new Map<string, number>(); // key → time it was queued
@@ -28,6 +33,8 @@ export class WorkQueue {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   /** Keys with a task in p-queue: never two tasks for one key. */
   private readonly scheduled = new Set<string>();
+  /** Keys added with addFirst() while they were being processed: they run again ahead. */
+  private readonly urgent = new Set<string>();
   private stopped = false;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -56,6 +63,25 @@ export class WorkQueue {
     this.dirty.set(key, Date.now());
     this.opts.onDepth?.(this.dirty.size);
     if (!this.processing.has(key)) this.schedule(key);
+  }
+
+  /** Like add(), ahead of every key added with add() (a key already queued moves ahead). */
+  addFirst(key: string): void {
+    if (this.stopped) return;
+    if (!this.dirty.has(key)) {
+      this.dirty.set(key, Date.now());
+      this.opts.onDepth?.(this.dirty.size);
+    }
+    if (this.processing.has(key)) {
+      this.urgent.add(key);
+      return;
+    }
+    if (!this.scheduled.has(key)) return this.schedule(key, FIRST);
+    try {
+      this.pq.setPriority(key, FIRST);
+    } catch {
+      // Already taken off p-queue's list (its task is starting): nothing to move.
+    }
   }
 
   /** Adds the key after a delay; of two pending delays for a key, the sooner wins. */
@@ -98,7 +124,7 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  private schedule(key: string): void {
+  private schedule(key: string, priority = 0): void {
     if (this.scheduled.has(key)) return;
     this.scheduled.add(key);
     void this.pq.add(async () => {
@@ -127,8 +153,9 @@ export class WorkQueue {
         if (requeueAfterMs !== undefined) this.addAfter(key, requeueAfterMs);
       }
       // Added again while it was processed: run it once more.
-      if (this.dirty.has(key) && !this.stopped) this.schedule(key);
-    });
+      const first = this.urgent.delete(key);
+      if (this.dirty.has(key) && !this.stopped) this.schedule(key, first ? FIRST : 0);
+    }, { id: key, priority });
   }
 
   /** Stops taking work; waits up to graceMs for the keys in progress. */
@@ -138,6 +165,7 @@ export class WorkQueue {
     this.timers.clear();
     this.pq.clear();
     this.dirty.clear();
+    this.urgent.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.pq.onIdle(),

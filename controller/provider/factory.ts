@@ -1,9 +1,9 @@
-// Builds the provider the configuration names.
+// Builds the provider the configuration names. Each cloud's SDK is loaded (await import()) only
+// when that cloud is chosen: an SDK costs megabytes of heap and seconds of start-up, and the
+// controller of one installation talks to one cloud.
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { loadCredentials } from './huawei/credentials.js';
 import type { WriteFence } from './fence.js';
-import { createHuaweiProvider } from './huawei/provider.js';
 import { MemoryProvider } from './memory.js';
 import { NoCloudProvider } from './none/provider.js';
 import type { CloudProvider } from './provider.js';
@@ -33,6 +33,7 @@ export async function createProvider(config: Config, log: Logger, fence?: WriteF
     const { createAlibabaProvider, alibabaConfigFrom, alibabaLimiterFrom } = await import('./alibaba/provider.js');
     return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}), limiter: alibabaLimiterFrom(config) });
   }
+  const [{ loadCredentials }, { createHuaweiProvider }] = await Promise.all([import('./huawei/credentials.js'), import('./huawei/provider.js')]);
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });
   return createHuaweiProvider(
@@ -47,6 +48,7 @@ export async function createProvider(config: Config, log: Logger, fence?: WriteF
       timeoutMs: config.cloudTimeoutMs,
       qps: config.cloudQps,
       burst: config.cloudBurst,
+      readQps: config.cloudReadQps,
       userAgent: 'hostnet-controller',
     },
     log,

@@ -93,6 +93,8 @@ describe('kube/informer: slim cache (real API server)', function () {
     assertSlim(withFinalizer, 'after the finalizer patch');
     const status = { podCIDR: '10.9.0.0/24', nextHop: ECS1, observedGeneration: withFinalizer.metadata.generation };
     await writer.write(withFinalizer, status);
+    // What the writer keeps of its own write until the cache catches up is slim too.
+    assertSlim(writer.latest(withFinalizer), 'the copy the writer keeps of its status write');
     const stored = await getHn(kc, 'slim-writes');
     assert.deepEqual(stored?.status, status, 'the status merge patch landed');
     assert.deepEqual(stored?.metadata.finalizers, [FINALIZER]);

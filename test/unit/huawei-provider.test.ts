@@ -371,7 +371,25 @@ describe('huawei provider (wire format, stub server)', () => {
     });
   });
 
-  it('all calls share one rate limiter', async () => {
+  it('reads have a bucket of their own: a read is not held behind a write waiting for its token', async () => {
+    stub = await startStub(() => ({ body: { routetable: { id: 'rt-1', routes: [] } } }));
+    // One write token, the next one 2 s away; reads are plentiful.
+    const p = createHuaweiProvider(cfg(stub.url, { qps: 0.5, burst: 1, readQps: 1000 }), recordingLogger());
+    const batch = (d: string) => ({ add: [{ destination: d, nexthop: 's', description: '' }], mod: [], del: [] });
+    await p.applyRoutes('rt-1', batch('10.0.1.0/24'));
+    let secondWriteDone = false;
+    const second = p.applyRoutes('rt-1', batch('10.0.2.0/24')).then(() => (secondWriteDone = true));
+    // Let the write reach the token wait (its table lock is a promise chain) before the read.
+    await new Promise((r) => setImmediate(r));
+    const routes = await p.listRoutes('rt-1');
+    assert.deepEqual(routes, []);
+    assert.equal(secondWriteDone, false, 'the read went out while the write still waited for its token');
+    assert.equal(stub.reqs.filter((r) => r.method === 'PUT').length, 1);
+    await second;
+    assert.equal(stub.reqs.filter((r) => r.method === 'PUT').length, 2);
+  });
+
+  it('all reads share one rate limiter', async () => {
     stub = await startStub(() => ({ body: { routetable: { id: 'x', routes: [] } } }));
     const p = createHuaweiProvider(cfg(stub.url, { qps: 20, burst: 1 }), recordingLogger());
     const started = Date.now();

@@ -87,6 +87,45 @@ describe('kube/workqueue', () => {
     assert.equal(r.stats.maxPerKey, 1);
   });
 
+  it('addFirst: a key goes ahead of the keys added with add(), queued or not, and once', async () => {
+    const blocker = gate();
+    const order: string[] = [];
+    const q = make(async (key) => {
+      if (key === 'busy') await blocker.promise;
+      order.push(key);
+    }, { workers: 1 });
+    q.add('busy');
+    await settle();
+    for (const k of ['a', 'b', 'c']) q.add(k);
+    q.addFirst('c'); // already queued: moves ahead
+    q.addFirst('z'); // new: goes ahead of a and b too
+    q.addFirst('z');
+    assert.equal(q.depth, 4);
+    blocker.open();
+    await settle();
+    assert.deepEqual(order, ['busy', 'c', 'z', 'a', 'b']);
+  });
+
+  it('addFirst during its own processing: runs once more, ahead of the others, never concurrently', async () => {
+    const first = gate();
+    const r = recorder(async (key, run) => {
+      if (key === 'x' && run === 1) await first.promise;
+    });
+    const order: string[] = [];
+    const q = make(async (key) => {
+      order.push(key);
+      return r.handler(key);
+    }, { workers: 1 });
+    q.add('x');
+    await settle();
+    q.add('a');
+    q.addFirst('x');
+    first.open();
+    await settle();
+    assert.deepEqual(order, ['x', 'x', 'a']);
+    assert.equal(r.stats.maxPerKey, 1);
+  });
+
   it('concurrency equals workers', async () => {
     const release = gate();
     const r = recorder(async () => {

@@ -20,9 +20,15 @@ export interface HuaweiProviderConfig {
   credentials: HuaweiCredentials;
   /** Per-request timeout (default 10000; the SDK's own default is none). */
   timeoutMs?: number;
-  /** Client-side rate limit shared by all calls (defaults 5 per second, burst 10). */
+  /** Client-side rate limit of the writes (defaults 5 per second, burst 10). */
   qps?: number;
   burst?: number;
+  /**
+   * Client-side rate limit of the reads (List*, Show*; default 20 per second, the same burst):
+   * a bucket of their own, so reads never take the write budget (the API gateway limits each
+   * API on its own, not reads and writes together).
+   */
+  readQps?: number;
   /** Appended to the SDK's User-Agent (default "hostnet-controller"). Never empty. */
   userAgent?: string;
   /** Page size for listing route tables (default 100). */
@@ -39,6 +45,7 @@ export interface ResolvedHuaweiConfig {
   timeoutMs: number;
   qps: number;
   burst: number;
+  readQps: number;
   userAgent: string;
   pageSize: number;
 }
@@ -47,6 +54,7 @@ export const HUAWEI_DEFAULTS = Object.freeze({
   timeoutMs: 10_000,
   qps: 5,
   burst: 10,
+  readQps: 20,
   userAgent: 'hostnet-controller',
   pageSize: 100,
 });
@@ -137,6 +145,11 @@ export function resolveHuaweiConfig(cfg: HuaweiProviderConfig): ResolvedHuaweiCo
     if (typeof cfg.qps !== 'number' || !(cfg.qps > 0)) problems.push(`qps must be a number > 0, got ${String(cfg.qps)}`);
     else qps = cfg.qps;
   }
+  let readQps: number = HUAWEI_DEFAULTS.readQps;
+  if (cfg.readQps !== undefined) {
+    if (typeof cfg.readQps !== 'number' || !(cfg.readQps > 0)) problems.push(`readQps must be a number > 0, got ${String(cfg.readQps)}`);
+    else readQps = cfg.readQps;
+  }
   const userAgent = cfg.userAgent === undefined ? HUAWEI_DEFAULTS.userAgent : cfg.userAgent.trim();
   if (!userAgent) problems.push('userAgent must not be empty (an empty one makes the SDK write ~/.huaweicloud/application_id)');
 
@@ -155,6 +168,7 @@ export function resolveHuaweiConfig(cfg: HuaweiProviderConfig): ResolvedHuaweiCo
     timeoutMs,
     qps,
     burst,
+    readQps,
     userAgent,
     pageSize,
   };

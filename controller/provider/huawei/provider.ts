@@ -193,6 +193,9 @@ const SHAPES: Record<string, ShapeCheck> = {
   NeutronCreateSecurityGroupRule: (b) => (isObject(b.security_group_rule) ? undefined : 'no security_group_rule object'),
 };
 
+/** The operations that only read (ListPorts, ShowRouteTable, ...): they take the read bucket. */
+const READ_OPERATION = /^(Neutron)?(List|Show)[A-Z]/;
+
 export class HuaweiCloudProvider implements CloudProvider {
   readonly name: string;
   readonly capabilities = HUAWEI_CAPABILITIES;
@@ -203,7 +206,9 @@ export class HuaweiCloudProvider implements CloudProvider {
   private readonly rereadCredentials?: () => HuaweiCredentials;
   /** The last re-read error logged, so a broken Secret is logged once, not every 10 s. */
   private rereadProblem?: string;
-  private readonly limiter: TokenBucket;
+  /** Writes (route tables, ports, security group rules) and reads each have their own bucket. */
+  private readonly writeLimiter: TokenBucket;
+  private readonly readLimiter: TokenBucket;
   /** Every secret ever used (old keys too: a late answer may still echo one), for redact(). */
   private readonly secrets: string[];
   private readonly tableLocks = new Map<string, Promise<unknown>>();
@@ -224,7 +229,8 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.secrets = [];
     this.rememberSecrets(credentials);
     this.credentials = credentials;
-    this.limiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
+    this.writeLimiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
+    this.readLimiter = new TokenBucket({ qps: resolved.readQps, burst: resolved.burst });
     this.fence = deps.fence;
     this.auth = deps.authBackoff ?? new AuthBackoff();
     this.makeClient = (c) =>
@@ -252,6 +258,7 @@ export class HuaweiCloudProvider implements CloudProvider {
       timeoutMs: resolved.timeoutMs,
       qps: resolved.qps,
       burst: resolved.burst,
+      readQps: resolved.readQps,
     });
   }
 
@@ -294,7 +301,7 @@ export class HuaweiCloudProvider implements CloudProvider {
     const admitted = this.auth.admit(operation);
     if (!admitted.send) throw admitted.error;
     // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
-    await this.limiter.acquire(this.fence?.signal);
+    await (READ_OPERATION.test(operation) ? this.readLimiter : this.writeLimiter).acquire(this.fence?.signal);
     const raw: RawCapture = {};
     const started = Date.now();
     const limitMs = this.config.timeoutMs + 1000;

@@ -26,8 +26,52 @@ import { silenceHuaweiSdkLogging } from './sdk-quiet.js';
 // of them resolves differently under native ESM (module.exports) and under a loader that
 // transpiles to CommonJS (exports.default, i.e. undefined). require() is the same everywhere.
 const require = createRequire(import.meta.url);
-const vpcSdk = require('@huaweicloud/huaweicloud-sdk-vpc') as typeof import('@huaweicloud/huaweicloud-sdk-vpc');
-const coreSdk = require('@huaweicloud/huaweicloud-sdk-core') as typeof import('@huaweicloud/huaweicloud-sdk-core');
+
+type VpcPackage = typeof import('@huaweicloud/huaweicloud-sdk-vpc');
+/** The classes of the VPC SDK this provider uses (nothing else of it is loaded). */
+const VPC_CLASSES = [
+  'AddRouteTableRoute',
+  'AllowedAddressPair',
+  'CreateSecurityGroupRuleOption',
+  'CreateSecurityGroupRuleRequest',
+  'CreateSecurityGroupRuleRequestBody',
+  'DelRouteTableRoute',
+  'ListPortsRequest',
+  'ListRouteTablesRequest',
+  'ListSecurityGroupRulesRequest',
+  'ModRouteTableRoute',
+  'NeutronCreateSecurityGroupRuleOption',
+  'NeutronCreateSecurityGroupRuleRequest',
+  'NeutronCreateSecurityGroupRuleRequestBody',
+  'NeutronListPortsRequest',
+  'NeutronListSecurityGroupRulesRequest',
+  'NeutronUpdatePortOption',
+  'NeutronUpdatePortRequest',
+  'NeutronUpdatePortRequestBody',
+  'RouteTableRouteAction',
+  'ShowRouteTableRequest',
+  'UpdatePortOption',
+  'UpdatePortRequest',
+  'UpdatePortRequestBody',
+  'UpdateRouteTableReq',
+  'UpdateRouteTableRequest',
+  'UpdateRoutetableReqBody',
+] as const;
+type VpcSdk = Pick<VpcPackage, 'VpcClient' | (typeof VPC_CLASSES)[number]>;
+
+// The package index loads every model of v2 and v3 (some 3,000 modules: megabytes of heap and
+// seconds of start-up); v2/VpcClient loads its request classes, and each model used here is
+// loaded from its own module. The package has no "exports" map, so its files are requirable.
+function loadVpcSdk(): VpcSdk {
+  const sdk: Record<string, unknown> = { VpcClient: (require('@huaweicloud/huaweicloud-sdk-vpc/v2/VpcClient') as Pick<VpcPackage, 'VpcClient'>).VpcClient };
+  for (const name of VPC_CLASSES) sdk[name] = (require(`@huaweicloud/huaweicloud-sdk-vpc/v2/model/${name}`) as Record<string, unknown>)[name];
+  for (const [name, value] of Object.entries(sdk)) if (typeof value !== 'function') throw new Error(`Huawei VPC SDK: ${name} not found in its module (SDK layout changed?)`);
+  return sdk as unknown as VpcSdk;
+}
+const vpcSdk = loadVpcSdk();
+const coreSdk = {
+  BasicCredentials: (require('@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials') as Pick<typeof import('@huaweicloud/huaweicloud-sdk-core'), 'BasicCredentials'>).BasicCredentials,
+};
 
 // The SDK is loaded now; make sure every logger it created is off (idempotent).
 silenceHuaweiSdkLogging();
