@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 import { leaseName } from './installation.js';
 
-export type ProviderName = 'huaweicloud' | 'otc' | 'memory';
+export type ProviderName = 'huaweicloud' | 'otc' | 'aws' | 'memory';
 
 export interface Config {
   kubeconfig?: string;
@@ -25,6 +25,8 @@ export interface Config {
   cloudProjectId?: string;
   cloudVpcId?: string;
   routeTableIds: string[];
+  /** AWS: the tag (key, optionally key=value) that selects the VPC's route tables when no ids are given. */
+  routeTableTag?: { key: string; value?: string };
   cloudCredentialsDir?: string;
   cloudTimeoutMs: number;
   cloudQps: number;
@@ -70,20 +72,21 @@ export const FLAGS: Record<string, FlagDef> = {
     type: 'string',
     help: 'Names this installation in route descriptions ("hostnet:<id>:<host>"), the lease and the allocation ledger; routes of other ids are never modified or deleted. Default: "default" when this namespace already holds that installation\'s ledger or lease (an installation from before ids were derived), else derived from the kube-system namespace UID (cluster-<8 hex>-<4 hex>), so two clusters never share one.',
   },
-  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), or memory (an in-process fake for trying the controller without a cloud).' },
-  'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com).' },
-  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com).' },
-  'cloud-project-id': { type: 'string', help: 'Project ID of the region.' },
-  'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty.' },
+  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), aws (Amazon EC2), or memory (an in-process fake for trying the controller without a cloud).' },
+  'cloud-region': { type: 'string', help: 'Huawei Cloud region, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com); aws: the region, e.g. eu-central-1 (required).' },
+  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com); aws: an EC2 endpoint instead of the region\'s public one (e.g. a VPC endpoint).' },
+  'cloud-project-id': { type: 'string', help: 'Project ID of the region (huaweicloud, otc).' },
+  'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty (aws: the tables of the VPC carrying --route-table-tag).' },
   'route-table-ids': { type: 'string', default: '', help: 'Comma-separated route table IDs to program. Empty: every table of --cloud-vpc-id.' },
-  'cloud-credentials-dir': { type: 'string', help: 'Directory with files access-key, secret-key (and optional security-token), e.g. a mounted Secret. Default: $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK.' },
+  'route-table-tag': { type: 'string', default: 'hostnet.io/routes', help: 'aws: with --cloud-vpc-id and no --route-table-ids, the tables of the VPC carrying this tag key (key=value: exactly that value) are programmed.' },
+  'cloud-credentials-dir': { type: 'string', help: 'Directory with files access-key, secret-key (and optional security-token), e.g. a mounted Secret. Default: $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK. Not used with aws: the AWS SDK\'s default chain (environment, shared files, IRSA / EKS pod identity, instance metadata).' },
   'cloud-timeout': { type: 'string', default: '10s', help: 'Timeout of one cloud API request.' },
   'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API requests per second.' },
   'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps.' },
   'source-dest-check': { type: 'string', default: 'disable', help: "disable (the host NIC's source/destination check off for every address), block (only the host's block let through), or off (not managed). Ignored on clouds without such a check." },
   'security-group-id': { type: 'string', help: "Security group that gets an ingress rule for the pool's traffic (optional)." },
   'security-group-protocols': { type: 'string', default: 'all', help: 'all, or a comma list of icmp, udp, tcp.' },
-  'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise.' },
+  'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise. Default 50 with aws (its default quota per table).' },
   'route-batch-window': { type: 'string', default: '50ms', help: 'How long route changes gather before they are sent (one call per batch where the cloud takes batches).' },
   'resync-period': { type: 'string', default: '5m', help: 'Full resync: every object re-queued and every route table re-read and repaired.' },
   'port-recheck-period': { type: 'string', default: '30m', help: 'How often each host NIC is checked again for its address pair (repairs a source/destination check switched back on). One read per host per period.' },
@@ -223,14 +226,28 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (installationIdExplicit && !INSTALLATION_ID.test(installationId)) {
     bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
   }
-  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'memory'] as const);
+  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'aws', 'memory'] as const);
   const cloudEndpoint = str('cloud-endpoint');
   if (cloudEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(cloudEndpoint)) bad('cloud-endpoint', 'want a URL such as https://vpc.eu-de.otc.t-systems.com');
   const cloudRegion = str('cloud-region');
   const cloudProjectId = str('cloud-project-id');
   const cloudVpcId = str('cloud-vpc-id');
   const routeTableIds = list('route-table-ids');
-  if (cloudProvider !== 'memory') {
+  const given = (flag: string): boolean => values[flag] !== undefined || (env[envName(flag)] ?? '') !== '';
+  let routeTableTag: Config['routeTableTag'];
+  if (cloudProvider === 'aws') {
+    if (!cloudRegion || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(cloudRegion)) bad('cloud-region', 'is required with --cloud-provider=aws: a region name like eu-central-1');
+    if (cloudProjectId) bad('cloud-project-id', 'is not used with --cloud-provider=aws');
+    if (str('cloud-credentials-dir')) bad('cloud-credentials-dir', "is not used with --cloud-provider=aws: credentials come from the AWS SDK's default chain (AWS_* variables, shared files, IRSA / EKS pod identity, instance metadata)");
+    if (!cloudVpcId && routeTableIds.length === 0) bad('route-table-ids', 'set --route-table-ids or --cloud-vpc-id (then the tables of the VPC carrying --route-table-tag are used)');
+    for (const id of routeTableIds) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) bad('route-table-ids', `${id} is not a route table id like rtb-0123456789abcdef0`);
+    if (cloudVpcId && !/^vpc-[0-9a-f]{8,17}$/.test(cloudVpcId)) bad('cloud-vpc-id', 'want a VPC id like vpc-0123456789abcdef0');
+    const tag = str('route-table-tag');
+    if (!tag) bad('route-table-tag', 'want a tag key, or key=value');
+    const eq = tag!.indexOf('=');
+    routeTableTag = eq < 0 ? { key: tag! } : { key: tag!.slice(0, eq), value: tag!.slice(eq + 1) };
+    if (!routeTableTag.key || routeTableTag.key.length > 128) bad('route-table-tag', 'the key must have 1 to 128 characters');
+  } else if (cloudProvider !== 'memory') {
     if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
     if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');
     if (!cloudProjectId) bad('cloud-project-id', 'is required (without it the SDK would ask IAM, or send a literal {project_id})');
@@ -262,6 +279,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       cloudProjectId,
       cloudVpcId,
       routeTableIds,
+      ...(routeTableTag ? { routeTableTag } : {}),
       cloudCredentialsDir: str('cloud-credentials-dir'),
       cloudTimeoutMs: duration('cloud-timeout', 100),
       cloudQps: num('cloud-qps', 0.1),
@@ -269,7 +287,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       sourceDestCheck: oneOf('source-dest-check', ['disable', 'block', 'off'] as const),
       securityGroupId: str('security-group-id'),
       securityGroupProtocols: protocols as Config['securityGroupProtocols'],
-      routeTableCapacity: int('route-table-capacity', 1, 100_000),
+      routeTableCapacity: cloudProvider === 'aws' && !given('route-table-capacity') ? 50 : int('route-table-capacity', 1, 100_000),
       routeBatchWindowMs: duration('route-batch-window', 0),
       resyncPeriodMs: duration('resync-period', 1000),
       portRecheckMs: duration('port-recheck-period', 1000),

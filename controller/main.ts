@@ -80,7 +80,7 @@ async function main(): Promise<number> {
     return 1;
   }
   try {
-    provider = instrument(createProvider(config, log, fence), metrics, log);
+    provider = instrument(await createProvider(config, log, fence), metrics, log);
   } catch (err) {
     log.error(`start-up failed: ${(err as Error).message}`);
     return 2;

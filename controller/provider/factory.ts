@@ -8,7 +8,7 @@ import { MemoryProvider } from './memory.js';
 import type { CloudProvider } from './provider.js';
 
 /** `fence` gates every write the provider sends (see fence.ts). */
-export function createProvider(config: Config, log: Logger, fence?: WriteFence): CloudProvider {
+export async function createProvider(config: Config, log: Logger, fence?: WriteFence): Promise<CloudProvider> {
   if (config.cloudProvider === 'memory') {
     log.warn('using the in-memory cloud: nothing outside this process is changed (--cloud-provider=memory)');
     const memory = new MemoryProvider({
@@ -22,6 +22,25 @@ export function createProvider(config: Config, log: Logger, fence?: WriteFence):
     memory.addServer('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a003', ['192.168.0.4']);
     memory.fence = fence;
     return memory;
+  }
+  if (config.cloudProvider === 'aws') {
+    // Loaded only here: the AWS SDK costs start-up time and memory the other providers need not pay.
+    const { createAwsProvider } = await import('./aws/provider.js');
+    return createAwsProvider(
+      {
+        region: config.cloudRegion!,
+        ...(config.cloudEndpoint ? { endpoint: config.cloudEndpoint } : {}),
+        tables:
+          config.routeTableIds.length > 0
+            ? { kind: 'ids', tableIds: config.routeTableIds, ...(config.cloudVpcId ? { vpcId: config.cloudVpcId } : {}) }
+            : { kind: 'tag', vpcId: config.cloudVpcId!, tagKey: config.routeTableTag?.key, ...(config.routeTableTag?.value !== undefined ? { tagValue: config.routeTableTag.value } : {}) },
+        timeoutMs: config.cloudTimeoutMs,
+        qps: config.cloudQps,
+        burst: config.cloudBurst,
+      },
+      log,
+      { ...(fence ? { fence } : {}) },
+    );
   }
   const dir = config.cloudCredentialsDir;
   const credentials = loadCredentials({ dir });

@@ -34,7 +34,7 @@ describe('verifyHostIP', () => {
 describe('--cloud-provider=memory', () => {
   it("reports the seed servers' addresses, so the examples' spec.hostIP checks out", async () => {
     const config = { cloudProvider: 'memory', routeTableIds: [], routeTableCapacity: 200 } as unknown as Config;
-    const p = createProvider(config, silentLogger());
+    const p = await createProvider(config, silentLogger());
     const r = await p.ensureSourceDestCheck('a2f5a1b4-0000-4d4d-9e2f-7e7bd2f6a002', 'disable', '10.0.3.0/24');
     assert.deepEqual(r.addresses, ['192.168.0.3']);
   });
