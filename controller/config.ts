@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 import { leaseName } from './installation.js';
+import { checkAwsFlags } from './provider/aws/config.js';
 
 export type ProviderName = 'huaweicloud' | 'otc' | 'aws' | 'memory';
 
@@ -236,17 +237,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const given = (flag: string): boolean => values[flag] !== undefined || (env[envName(flag)] ?? '') !== '';
   let routeTableTag: Config['routeTableTag'];
   if (cloudProvider === 'aws') {
-    if (!cloudRegion || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(cloudRegion)) bad('cloud-region', 'is required with --cloud-provider=aws: a region name like eu-central-1');
     if (cloudProjectId) bad('cloud-project-id', 'is not used with --cloud-provider=aws');
     if (str('cloud-credentials-dir')) bad('cloud-credentials-dir', "is not used with --cloud-provider=aws: credentials come from the AWS SDK's default chain (AWS_* variables, shared files, IRSA / EKS pod identity, instance metadata)");
-    if (!cloudVpcId && routeTableIds.length === 0) bad('route-table-ids', 'set --route-table-ids or --cloud-vpc-id (then the tables of the VPC carrying --route-table-tag are used)');
-    for (const id of routeTableIds) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) bad('route-table-ids', `${id} is not a route table id like rtb-0123456789abcdef0`);
-    if (cloudVpcId && !/^vpc-[0-9a-f]{8,17}$/.test(cloudVpcId)) bad('cloud-vpc-id', 'want a VPC id like vpc-0123456789abcdef0');
-    const tag = str('route-table-tag');
-    if (!tag) bad('route-table-tag', 'want a tag key, or key=value');
-    const eq = tag!.indexOf('=');
-    routeTableTag = eq < 0 ? { key: tag! } : { key: tag!.slice(0, eq), value: tag!.slice(eq + 1) };
-    if (!routeTableTag.key || routeTableTag.key.length > 128) bad('route-table-tag', 'the key must have 1 to 128 characters');
+    const checked = checkAwsFlags({ region: cloudRegion, vpcId: cloudVpcId, routeTableIds, routeTableTag: str('route-table-tag') });
+    if ('problem' in checked) bad(...checked.problem);
+    else routeTableTag = checked.tag;
   } else if (cloudProvider !== 'memory') {
     if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
     if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');

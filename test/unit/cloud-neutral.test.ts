@@ -21,6 +21,18 @@ const HUAWEI = [
   'VPC.0', 'VPC.1', 'VPC.2', 'APIG.0', 'APIGW.0',
 ];
 
+/** What only the AWS provider (and moto's fault proxy, its tests) may say. */
+const AWS = [
+  // EC2 actions and request fields
+  'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'DescribeRouteTables', 'DescribeInstances', 'DescribeNetworkInterfaces', 'DescribeSecurityGroups',
+  'ModifyNetworkInterfaceAttribute', 'AuthorizeSecurityGroupIngress', 'NetworkInterfaceId', 'DestinationCidrBlock', 'RouteTableId',
+  '@aws-sdk/',
+  // error codes
+  'RouteLimitExceeded', 'RouteAlreadyExists', 'RequestLimitExceeded', 'InvalidInstanceID', 'InvalidNetworkInterfaceID', 'InvalidPermission.Duplicate', 'InvalidRoute.NotFound',
+  // an ENI as a route target (the core's next hop is a host)
+  'eni-0',
+];
+
 /**
  * The core and what describes it to operators. Not scanned: the Huawei provider, the emulator of
  * the Huawei API (test/emulator/) and the tests that drive it (test/integration, test/e2e, the
@@ -45,6 +57,26 @@ describe('cloud-neutral core (issue 12)', () => {
       .filter((l) => l !== '')
       .filter((l) => !ALLOWED.some((a) => l.startsWith(a)));
     assert.deepEqual(offending, [], `Huawei specifics outside controller/provider/huawei/:\n${offending.join('\n')}`);
+  });
+
+  it('no EC2 action, field, error code or id format outside the AWS provider', () => {
+    const args = ['grep', '--untracked', '-n', '-I', '-F', ...AWS.flatMap((p) => ['-e', p]), '--', ...SCANNED];
+    let out = '';
+    try {
+      out = execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+    } catch (err) {
+      if ((err as { status?: number }).status !== 1) throw err;
+    }
+    const offending = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .filter((l) => !ALLOWED.some((a) => l.startsWith(a)));
+    assert.deepEqual(offending, [], `AWS specifics outside controller/provider/aws/:\n${offending.join('\n')}`);
+  });
+
+  it('the AWS check finds what it looks for (the AWS provider names its actions)', () => {
+    const out = execFileSync('git', ['grep', '-c', '-F', '-e', 'ReplaceRoute', '-e', 'NetworkInterfaceId', '--', 'controller/provider/aws/'], { cwd: root, encoding: 'utf8' });
+    assert.match(out, /controller\/provider\/aws\/routes\.ts:\d+/);
   });
 
   it('the check itself finds what it looks for (a Huawei file has all three kinds)', () => {
