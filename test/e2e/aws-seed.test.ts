@@ -2,7 +2,7 @@
 // moto behind the EC2 fault proxy (test/aws/). Assertions read the proxy's call log (what the
 // controller sent) and moto's state through the SDK (what AWS would hold).
 import assert from 'node:assert/strict';
-import { CreateRouteCommand, DeleteRouteCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, type Route } from '@aws-sdk/client-ec2';
+import { CreateRouteCommand, DeleteRouteCommand, TerminateInstancesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, type Route } from '@aws-sdk/client-ec2';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { startController, freshCluster, type ControllerProcess } from '../helpers/controller.js';
 import { waitFor } from '../helpers/kube.js';
@@ -128,6 +128,29 @@ describe('e2e: controller + moto (AWS SDK, fault proxy) + real API server', func
     // and meet RouteAlreadyExists; nothing may change or delete the route.
     const sent = providerCalls(bed).filter((x) => x.params.DestinationCidrBlock === '100.64.200.0/24').map((x) => x.operation);
     assert.ok(sent.every((op) => op === 'CreateRoute') && sent.length <= 1, `calls on the foreign destination: ${sent.join(', ')}`);
+  });
+
+  it('a blackhole (the host\'s instance terminated) is reported on the host, and replaced once the host names a live instance', async () => {
+    await start();
+    await seed();
+    const [, b, c] = bed.fx.hosts;
+    const block = (await getHn(kc, 'host-b'))!.status!.podCIDR!;
+    // Through the proxy, which then shows the route as AWS does: State=blackhole.
+    await bed.viaProxy.send(new TerminateInstancesCommand({ InstanceIds: [b!.instanceId] }));
+    await waitFor('host-b reports its instance', async () => {
+      const rp = cond(await getHn(kc, 'host-b'), 'RouteProgrammed');
+      return rp?.status === 'False' && rp.message.includes(b!.instanceId);
+    }, 30_000, 200);
+    assert.equal(isReady(await getHn(kc, 'host-b')), false);
+    const since = providerCalls(bed).length;
+    await patchSpec(kc, 'host-b', { instanceID: c!.instanceId, hostIP: c!.privateIp });
+    await waitFor('host-b Ready on the third instance', async () => {
+      const hn = await getHn(kc, 'host-b');
+      return isReady(hn) && hn?.status?.nextHop === c!.instanceId;
+    }, 60_000, 200);
+    const r = (await routes()).find((x) => x.DestinationCidrBlock === block);
+    assert.equal(r?.NetworkInterfaceId, c!.eniId);
+    assert.deepEqual(providerCalls(bed).slice(since).filter((x) => x.params.DestinationCidrBlock === block && x.operation !== 'DescribeRouteTables').map((x) => x.operation), ['ReplaceRoute']);
   });
 
   it('a restart with everything converged costs reads only', async () => {

@@ -95,6 +95,8 @@ export class AwsProvider implements CloudProvider {
   private readonly perTable = new PerTableConcurrency(DEFAULT_WRITES_PER_TABLE);
   /** ENI → instance, for showing ENI targets as hosts (filled by resolve and by listRoutes). */
   private readonly instanceOfEni = new Map<string, string>();
+  /** "table destination" of routes last listed as blackholes: their instance is looked up afresh before a replace. */
+  private readonly blackholes = new Set<string>();
 
   constructor(
     private readonly cfg: AwsProviderConfig,
@@ -178,6 +180,8 @@ export class AwsProvider implements CloudProvider {
     // ENI targets nobody told us about yet (a restart): one read for all of them.
     const unknown = views.filter((v) => v.candidate && v.target.kind === 'eni' && !this.instanceOfEni.has(v.target.id) && v.state === 'active').map((v) => (v.target as { id: string }).id);
     if (unknown.length > 0) for (const [eni, inst] of await this.enis.instancesOf(unknown)) this.instanceOfEni.set(eni, inst);
+    for (const key of [...this.blackholes]) if (key.startsWith(`${tableId} `)) this.blackholes.delete(key);
+    for (const v of views) if (v.state === 'blackhole') this.blackholes.add(`${tableId} ${v.destination}`);
     return views.map((v): CloudRoute => {
       const kind = routeKind(v);
       let nexthop = '';
@@ -206,6 +210,9 @@ export class AwsProvider implements CloudProvider {
       if (gone) this.log.debug('route was already gone', { provider: this.name, routeTableId: tableId, destination: change.destination });
       return;
     }
+    // A blackhole's target is gone: its instance may be too (terminated), so the cached ENI is not
+    // trusted; a fresh lookup fails with a notFound naming the instance, which the host reports.
+    if (this.blackholes.delete(`${tableId} ${change.route.destination}`)) this.enis.forget(change.route.nexthop);
     const eniId = await this.eniFor(change.route.nexthop);
     const r = { tableId, destination: change.route.destination, eniId };
     if (change.op === 'replace') {
