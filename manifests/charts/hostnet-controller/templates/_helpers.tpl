@@ -96,10 +96,11 @@ objects (HostNetwork) need one; "default" unless controller.eventNamespace says 
 {{- end }}
 
 {{/*
-Whether the controller needs cloud credentials, and the Secret holding them.
+Whether the controller needs cloud credentials, and the Secret holding them. aws reads the
+SDK's default chain (IRSA, pod identity, instance metadata) instead.
 */}}
 {{- define "hostnet.needsCredentials" -}}
-{{- if ne .Values.cloud.provider "memory" }}true{{ end }}
+{{- if not (has .Values.cloud.provider (list "memory" "aws")) }}true{{ end }}
 {{- end }}
 
 {{- define "hostnet.createCredentialsSecret" -}}
