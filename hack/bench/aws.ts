@@ -40,7 +40,8 @@ export async function benchAws(sizes: number[], log: (s: string) => void = (s) =
       proxy.reset();
       proxy.set({ routeLimit: n + 50 });
       log(`aws N=${n}: building the moto fixture (${n} instances)`);
-      const fx = await buildAwsFixture(moto.endpoint, { hosts: n });
+      // A /20: room for 4,000 instances (the default /24 holds about 250).
+      const fx = await buildAwsFixture(moto.endpoint, { hosts: n, subnetCidr: '10.0.16.0/20' });
       const { cp, kc } = await freshCluster();
       await resetCluster(kc);
       const ctl = await startController({
