@@ -59,6 +59,12 @@ describe('e2e: AWS at scale (controller + moto + real API server)', function () 
     const out = await bed.fx.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [bed.fx.tableIds[0]!] }));
     return (out.RouteTables?.[0]?.Routes ?? []).filter((r) => r.GatewayId !== 'local');
   }
+  /** The table's routes to ENIs, next hop as the instance (for checkInvariant's poolRoutes). */
+  async function poolRoutes(): Promise<{ destination: string; nexthop: string }[]> {
+    const instanceOf = new Map(bed.fx.hosts.map((h) => [h.eniId, h.instanceId]));
+    return (await routes()).filter((r) => r.NetworkInterfaceId).map((r) => ({ destination: r.DestinationCidrBlock!, nexthop: instanceOf.get(r.NetworkInterfaceId!) ?? r.NetworkInterfaceId! }));
+  }
+
 
   it(`${HOSTS} hosts through RequestLimitExceeded and 5xx: all programmed, every call bounded`, async () => {
     bed.proxy.set({ routeLimit: 1000, throttle: { ratePerSec: 40, burst: 20 } });
@@ -78,7 +84,7 @@ describe('e2e: AWS at scale (controller + moto + real API server)', function () 
     assert.equal(byDest.size, HOSTS);
     const eniOf = new Map(bed.fx.hosts.map((h) => [h.instanceId, h.eniId]));
     for (const h of hns) assert.equal(byDest.get(h.status!.podCIDR!), eniOf.get(h.spec.instanceID), `route of ${h.metadata.name}`);
-    await checkInvariant(kc, { converged: true });
+    await checkInvariant(kc, { converged: true, poolRoutes: await poolRoutes() });
   });
 
   it('quota 50: 50 routes programmed, the rest RouteQuotaExceeded naming the table', async () => {

@@ -56,6 +56,12 @@ describe('e2e: controller + moto (AWS SDK, fault proxy) + real API server', func
     const out = await bed.fx.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [bed.fx.tableIds[0]!] }));
     return (out.RouteTables?.[0]?.Routes ?? []).filter((r) => r.GatewayId !== 'local');
   }
+  /** The table's routes to ENIs, next hop as the instance (for checkInvariant's poolRoutes). */
+  async function poolRoutes(): Promise<{ destination: string; nexthop: string }[]> {
+    const instanceOf = new Map(bed.fx.hosts.map((h) => [h.eniId, h.instanceId]));
+    return (await routes()).filter((r) => r.NetworkInterfaceId).map((r) => ({ destination: r.DestinationCidrBlock!, nexthop: instanceOf.get(r.NetworkInterfaceId!) ?? r.NetworkInterfaceId! }));
+  }
+
 
   async function seed(): Promise<void> {
     const [a, b] = bed.fx.hosts;
@@ -85,7 +91,7 @@ describe('e2e: controller + moto (AWS SDK, fault proxy) + real API server', func
     assert.ok(perms.some((p) => p.IpProtocol === 'tcp' && p.FromPort === 22), "someone else's rule kept");
     assert.equal(ha.status?.hostIP, a!.privateIp);
     assert.equal(cond(ha, 'HostIPVerified')?.status, 'True');
-    await checkInvariant(kc, { converged: true });
+    await checkInvariant(kc, { converged: true, poolRoutes: await poolRoutes() });
   });
 
   it('migration is exactly one ReplaceRoute; deletion is one DeleteRoute', async () => {

@@ -187,6 +187,11 @@ export interface InvariantOptions {
    * HostNetworks, and (with an emulator) each block has exactly one owned route to its host.
    */
   converged?: boolean;
+  /**
+   * Clouds without a route mark (AWS): the table's routes inside the pool, next hop as the
+   * instance id. Checked like the emulator's owned routes (only meaningful with `converged`).
+   */
+  poolRoutes?: { destination: string; nexthop: string }[];
 }
 
 export interface InvariantReport {
@@ -248,6 +253,18 @@ export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}
         byDest.delete(h.status!.podCIDR!);
       }
       for (const [dest, rs] of byDest) problems.push(`owned route ${dest} (${rs.map((r) => r.owner).join(',')}) belongs to no HostNetwork's block`);
+    }
+    if (opts.poolRoutes) {
+      routeCount = opts.poolRoutes.length;
+      const byDest = new Map<string, string[]>();
+      for (const r of opts.poolRoutes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r.nexthop]);
+      for (const h of withBlock) {
+        const hops = byDest.get(h.status!.podCIDR!) ?? [];
+        if (hops.length !== 1) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: ${hops.length} routes in the pool`);
+        else if (hops[0] !== h.spec.instanceID) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: route goes to ${hops[0]}, want ${h.spec.instanceID}`);
+        byDest.delete(h.status!.podCIDR!);
+      }
+      for (const [dest, hops] of byDest) problems.push(`route ${dest} (to ${hops.join(',')}) in the pool belongs to no HostNetwork's block`);
     }
   }
   assert.deepEqual(problems, [], `allocation invariant violated (${problems.length}):\n  ${problems.slice(0, 30).join('\n  ')}`);
