@@ -4,8 +4,9 @@
 import { parseArgs } from 'node:util';
 import { formatCidr, normalizeCidr, parseCidr } from './cidr.js';
 import { leaseName } from './installation.js';
+import { checkAwsFlags } from './provider/aws/config.js';
 
-export type ProviderName = 'huaweicloud' | 'otc' | 'alibaba' | 'memory' | 'none';
+export type ProviderName = 'huaweicloud' | 'otc' | 'aws' | 'alibaba' | 'memory' | 'none';
 
 export interface Config {
   kubeconfig?: string;
@@ -27,6 +28,8 @@ export interface Config {
   cloudProjectId?: string;
   cloudVpcId?: string;
   routeTableIds: string[];
+  /** AWS: the tag (key, optionally key=value) that selects the VPC's route tables when no ids are given. */
+  routeTableTag?: { key: string; value?: string };
   cloudCredentialsDir?: string;
   cloudTimeoutMs: number;
   cloudQps: number;
@@ -73,14 +76,15 @@ export const FLAGS: Record<string, FlagDef> = {
     type: 'string',
     help: 'Names this installation in route descriptions ("hostnet:<id>:<host>"), the lease and the allocation ledger; routes of other ids are never modified or deleted. Default: "default" when this namespace already holds that installation\'s ledger or lease (an installation from before ids were derived), else derived from the kube-system namespace UID (cluster-<8 hex>-<4 hex>), so two clusters never share one.',
   },
-  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), alibaba (Alibaba Cloud VPC), memory (an in-process fake for trying the controller without a cloud), or none (direct routing: blocks are only allocated and recorded, each host\'s hostnet-agent routes the peers; no cloud flag may be set).' },
-  'cloud-region': { type: 'string', help: 'Region: Huawei Cloud, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com); Alibaba Cloud (required), e.g. eu-central-1 (gives https://vpc.<region>.aliyuncs.com).' },
-  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com). Alibaba: e.g. https://vpc-vpc.eu-central-1.aliyuncs.com (the VPC-internal endpoint).' },
+  'cloud-provider': { type: 'string', default: 'huaweicloud', help: 'huaweicloud, otc (Open Telekom Cloud), aws (Amazon EC2), alibaba (Alibaba Cloud VPC), memory (an in-process fake for trying the controller without a cloud), or none (direct routing: blocks are only allocated and recorded, each host\'s hostnet-agent routes the peers; no cloud flag may be set).' },
+  'cloud-region': { type: 'string', help: 'Region: Huawei Cloud, e.g. cn-north-4 (gives the endpoint https://vpc.<region>.myhuaweicloud.com); aws (required), e.g. eu-central-1; Alibaba Cloud (required), e.g. eu-central-1 (gives https://vpc.<region>.aliyuncs.com).' },
+  'cloud-endpoint': { type: 'string', help: 'VPC API endpoint URL; required for otc (e.g. https://vpc.eu-de.otc.t-systems.com); aws: an EC2 endpoint instead of the region\'s public one (e.g. a VPC endpoint); Alibaba: e.g. https://vpc-vpc.eu-central-1.aliyuncs.com (the VPC-internal endpoint).' },
   'alibaba-ecs-endpoint': { type: 'string', help: 'Alibaba: ECS API endpoint URL (security group). Default: the host of --cloud-endpoint when set, else https://ecs.<region>.aliyuncs.com.' },
   'cloud-project-id': { type: 'string', help: 'Project ID of the region (Huawei Cloud, OTC).' },
-  'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty.' },
+  'cloud-vpc-id': { type: 'string', help: 'The VPC whose route tables are managed when --route-table-ids is empty (aws: the tables of the VPC carrying --route-table-tag).' },
   'route-table-ids': { type: 'string', default: '', help: 'Comma-separated route table IDs to program. Empty: every table of --cloud-vpc-id.' },
-  'cloud-credentials-dir': { type: 'string', help: 'Directory with the credentials, e.g. a mounted Secret. Huawei/OTC: files access-key, secret-key (and optional security-token); default $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK. Alibaba: files access-key-id, access-key-secret (and optional security-token); default the SDK credential chain (environment, profile, ECS RAM role, RRSA/OIDC role).' },
+  'route-table-tag': { type: 'string', default: 'hostnet.io/routes', help: 'aws: with --cloud-vpc-id and no --route-table-ids, the tables of the VPC carrying this tag key (key=value: exactly that value) are programmed.' },
+  'cloud-credentials-dir': { type: 'string', help: 'Directory with the credentials, e.g. a mounted Secret. Huawei/OTC: files access-key, secret-key (and optional security-token); default $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK. Alibaba: files access-key-id, access-key-secret (and optional security-token); default the SDK credential chain (environment, profile, ECS RAM role, RRSA/OIDC role). Not used with aws: the AWS SDK\'s default chain (environment, shared files, IRSA / EKS pod identity, instance metadata).' },
   'cloud-timeout': { type: 'string', default: '10s', help: 'Timeout of one cloud API request.' },
   'cloud-qps': { type: 'string', default: '10', help: 'Client-side limit of cloud API writes per second (route tables, NIC ports, security group rules).' },
   'cloud-burst': { type: 'string', default: '10', help: 'Burst allowed above --cloud-qps (and, in its own bucket, above --cloud-read-qps).' },
@@ -88,7 +92,7 @@ export const FLAGS: Record<string, FlagDef> = {
   'source-dest-check': { type: 'string', default: 'disable', help: "disable (the host NIC's source/destination check off for every address), block (only the host's block let through), or off (not managed). Ignored on clouds without such a check." },
   'security-group-id': { type: 'string', help: "Security group that gets an ingress rule for the pool's traffic (optional)." },
   'security-group-protocols': { type: 'string', default: 'all', help: 'all, or a comma list of icmp, udp, tcp.' },
-  'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise.' },
+  'route-table-capacity': { type: 'string', default: '200', help: 'Routes a table holds (the cloud quota) until the cloud says otherwise. Default 50 with aws (its default quota per table).' },
   'route-batch-window': { type: 'string', default: '50ms', help: 'How long route changes gather before they are sent (one call per batch where the cloud takes batches).' },
   'resync-period': { type: 'string', default: '5m', help: 'Full resync: every object re-queued and every route table re-read and repaired.' },
   'port-recheck-period': { type: 'string', default: '30m', help: 'How often each host NIC is checked again for its address pair (repairs a source/destination check switched back on). One read per host per period.' },
@@ -117,6 +121,7 @@ export class ConfigError extends Error {}
 /** The flags that only mean something to a cloud: refused with --cloud-provider=none. */
 const NO_CLOUD_FLAGS = [
   'cloud-region',
+  'route-table-tag',
   'alibaba-ecs-endpoint',
   'cloud-endpoint',
   'cloud-project-id',
@@ -240,7 +245,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (installationIdExplicit && !INSTALLATION_ID.test(installationId)) {
     bad('installation-id', 'want 1-40 lowercase letters, digits and dashes (it goes into route descriptions and object names)');
   }
-  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'alibaba', 'memory', 'none'] as const);
+  const cloudProvider = oneOf('cloud-provider', ['huaweicloud', 'otc', 'aws', 'alibaba', 'memory', 'none'] as const);
   const cloudEndpoint = str('cloud-endpoint');
   if (cloudEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(cloudEndpoint)) bad('cloud-endpoint', 'want a URL such as https://vpc.eu-de.otc.t-systems.com');
   const cloudRegion = str('cloud-region');
@@ -249,6 +254,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const routeTableIds = list('route-table-ids');
   const alibabaEcsEndpoint = str('alibaba-ecs-endpoint');
   if (alibabaEcsEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(alibabaEcsEndpoint)) bad('alibaba-ecs-endpoint', 'want a URL such as https://ecs.eu-central-1.aliyuncs.com');
+  const given = (flag: string): boolean => values[flag] !== undefined || (env[envName(flag)] ?? '') !== '';
+  let routeTableTag: Config['routeTableTag'];
   if (cloudProvider === 'none') {
     // No cloud is called at all: a cloud flag set anyway means the operator expects something
     // (a route table, a security group) that would silently not happen. Refuse it, naming it.
@@ -259,6 +266,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     if (!cloudRegion) bad('cloud-region', 'is required with --cloud-provider=alibaba (e.g. eu-central-1)');
     if (!/^[a-z]{2,}-[a-z0-9-]+$/.test(cloudRegion!)) bad('cloud-region', 'want an Alibaba Cloud region id such as eu-central-1');
     if (!cloudVpcId && routeTableIds.length === 0) bad('route-table-ids', 'set --route-table-ids or --cloud-vpc-id (then every route table of the VPC is used)');
+  } else if (cloudProvider === 'aws') {
+    if (cloudProjectId) bad('cloud-project-id', 'is not used with --cloud-provider=aws');
+    if (str('cloud-credentials-dir')) bad('cloud-credentials-dir', "is not used with --cloud-provider=aws: credentials come from the AWS SDK's default chain (AWS_* variables, shared files, IRSA / EKS pod identity, instance metadata)");
+    const checked = checkAwsFlags({ region: cloudRegion, vpcId: cloudVpcId, routeTableIds, routeTableTag: str('route-table-tag') });
+    if ('problem' in checked) bad(...checked.problem);
+    else routeTableTag = checked.tag;
   } else if (cloudProvider !== 'memory') {
     if (cloudProvider === 'otc' && !cloudEndpoint) bad('cloud-endpoint', 'is required with --cloud-provider=otc (the SDK knows no OTC regions)');
     if (cloudProvider === 'huaweicloud' && !cloudEndpoint && !cloudRegion) bad('cloud-region', 'set --cloud-region or --cloud-endpoint');
@@ -292,6 +305,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       cloudProjectId,
       cloudVpcId,
       routeTableIds,
+      ...(routeTableTag ? { routeTableTag } : {}),
       cloudCredentialsDir: str('cloud-credentials-dir'),
       cloudTimeoutMs: duration('cloud-timeout', 100),
       cloudQps: num('cloud-qps', 0.1),
@@ -300,7 +314,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       sourceDestCheck: oneOf('source-dest-check', ['disable', 'block', 'off'] as const),
       securityGroupId: str('security-group-id'),
       securityGroupProtocols: protocols as Config['securityGroupProtocols'],
-      routeTableCapacity: int('route-table-capacity', 1, 100_000),
+      routeTableCapacity: cloudProvider === 'aws' && !given('route-table-capacity') ? 50 : int('route-table-capacity', 1, 100_000),
       routeBatchWindowMs: duration('route-batch-window', 0),
       resyncPeriodMs: duration('resync-period', 1000),
       portRecheckMs: duration('port-recheck-period', 1000),

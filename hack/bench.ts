@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { installCrd, repoRoot } from '../test/helpers/kube.js';
 import { silenceSdkLogs } from '../test/emulator/sdk.js';
+import { AWS_MAX_SIZE, benchAws, formatAwsRows, takeProvidersFlag } from './bench/aws.js';
 import { BenchKube, Tracker } from './bench/kube.js';
 import { HELP, estimate, parseOptions, type BenchOptions } from './bench/options.js';
 import { SizeRun, type ScenarioResult } from './bench/scenarios.js';
@@ -145,8 +146,12 @@ async function diagnostics(runN: SizeRun, n: number): Promise<void> {
 
 async function main(): Promise<number> {
   let opts: BenchOptions;
+  let providers: ReturnType<typeof takeProvidersFlag>;
   try {
-    const parsed = parseOptions(process.argv.slice(2));
+    // --providers huawei,aws: the AWS rows come from hack/bench/aws.ts (moto).
+    const argv = process.argv.slice(2);
+    providers = takeProvidersFlag(argv);
+    const parsed = parseOptions(argv);
     if (parsed === 'help') {
       console.log(HELP);
       return 0;
@@ -155,6 +160,13 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`bench: ${(err as Error).message}`);
     return 2;
+  }
+  if (providers.aws) {
+    const sizes = opts.sizes.filter((n) => n <= AWS_MAX_SIZE);
+    const rows = await benchAws(sizes);
+    console.log('\n== AWS provider (moto) ==');
+    console.log(formatAwsRows(rows));
+    if (!providers.huawei) return 0;
   }
   const est = estimate(opts);
   console.log(`hostnet-controller benchmark: sizes ${opts.sizes.join(', ')}; NIC at ${opts.nicSizes.join(', ') || 'none'}; resync ${opts.resyncSeconds}s; churn ${opts.churnSeconds}s at ${opts.churnRate}+${opts.churnRate}/s`);

@@ -28,6 +28,25 @@ export async function createProvider(config: Config, log: Logger, fence?: WriteF
     memory.fence = fence;
     return memory;
   }
+  if (config.cloudProvider === 'aws') {
+    // Loaded only here: the AWS SDK costs start-up time and memory the other providers need not pay.
+    const { createAwsProvider } = await import('./aws/provider.js');
+    return createAwsProvider(
+      {
+        region: config.cloudRegion!,
+        ...(config.cloudEndpoint ? { endpoint: config.cloudEndpoint } : {}),
+        tables:
+          config.routeTableIds.length > 0
+            ? { kind: 'ids', tableIds: config.routeTableIds, ...(config.cloudVpcId ? { vpcId: config.cloudVpcId } : {}) }
+            : { kind: 'tag', vpcId: config.cloudVpcId!, tagKey: config.routeTableTag?.key, ...(config.routeTableTag?.value !== undefined ? { tagValue: config.routeTableTag.value } : {}) },
+        timeoutMs: config.cloudTimeoutMs,
+        qps: config.cloudQps,
+        burst: config.cloudBurst,
+      },
+      log,
+      { ...(fence ? { fence } : {}) },
+    );
+  }
   if (config.cloudProvider === 'alibaba') {
     // Loaded only when configured: the Alibaba SDKs are not needed by any other provider.
     const { createAlibabaProvider, alibabaConfigFrom, alibabaLimiterFrom } = await import('./alibaba/provider.js');

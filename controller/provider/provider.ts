@@ -2,7 +2,7 @@
 // what the cloud can write and how ownership is known (capabilities), the "let this host's block
 // through" intent for a host's NIC, and the security-group intent. Nothing here names a cloud's
 // API: each provider translates in its own folder (huawei/ for Huawei Cloud / Open Telekom
-// Cloud). Implementations: the in-memory provider (memory.ts) and huawei/provider.ts. The
+// Cloud). Implementations: the in-memory provider (memory.ts), huawei/provider.ts and aws/provider.ts. The
 // contract is written down in docs/design.md ("Providers").
 import type { CloudError } from './errors.js';
 
@@ -30,9 +30,12 @@ export interface CloudRoute {
   description: string;
   /**
    * Clouds whose entries are asynchronous (capabilities.asyncRoutes): 'pending' while the cloud
-   * has accepted the entry but does not forward on it yet. Absent means available.
+   * has accepted the entry but does not forward on it yet. 'blackhole': the entry exists but its
+   * target is gone (e.g. AWS, after the instance's ENI was deleted); a route of ours in this
+   * state is rewritten (a 'replace' change) even when its next hop looks right. Absent means
+   * available.
    */
-  state?: 'available' | 'pending';
+  state?: 'available' | 'pending' | 'blackhole';
   /** The cloud's own name of the entry's type, only for messages to a person (e.g. in a conflict). */
   cloudType?: string;
 }

@@ -46,7 +46,7 @@ export function diffRoutes(input: DiffInput): DiffResult {
       if (!input.skip?.has(dest)) batch.add.push(want);
     } else if (!input.isOwned(have)) {
       conflicts.set(dest, have);
-    } else if (have.kind !== 'host' || have.nexthop !== want.nexthop || have.description !== want.description) {
+    } else if (have.kind !== 'host' || have.nexthop !== want.nexthop || have.description !== want.description || have.state === 'blackhole') {
       if (!input.skip?.has(dest)) batch.mod.push(want);
     } else {
       inPlace.add(dest);

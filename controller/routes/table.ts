@@ -190,6 +190,8 @@ export class RouteTable {
     if (have && this.opts.isOwned(have) && have.nexthop === want.nexthop && have.description === want.description) {
       // An asynchronous cloud forwards on an entry only once it is available.
       if (have.state === 'pending') return { state: 'Pending', cloudPending: true };
+      // The target is gone (AWS blackhole): not forwarding until the replace goes through.
+      if (have.state === 'blackhole') return { state: 'Pending' };
       return { state: 'Programmed' };
     }
     return { state: 'Pending' };

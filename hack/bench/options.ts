@@ -65,6 +65,8 @@ beside what a per-route strategy (one call per route) needs under the same throt
 
 Options:
   --sizes 100,1000,5000    host counts (default 100,1000,5000)
+  --providers huawei,aws   which providers (default huawei); aws: a cold start per size up to
+                           1,000 against moto (hack/bench/aws.ts), with moto's own ms per call
   --nic-sizes 100,1000     sizes that also run the NIC scenario (default 100,1000; "none" skips)
   --resync 60              controller --resync-period in seconds (default 60)
   --churn-seconds 60       length of the churn phase (default 60)

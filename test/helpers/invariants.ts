@@ -189,6 +189,11 @@ export interface InvariantOptions {
   converged?: boolean;
   /** The owned routes of another cloud's emulator (instead of `emulator`), same check. */
   routes?: OwnedRoute[];
+  /**
+   * Clouds without a route mark (AWS): the table's routes inside the pool, next hop as the
+   * instance id. Checked like the emulator's owned routes (only meaningful with `converged`).
+   */
+  poolRoutes?: { destination: string; nexthop: string }[];
 }
 
 export interface InvariantReport {
@@ -203,6 +208,8 @@ export interface AllocationView {
   ledger: LedgerView;
   /** This installation's routes in the table; checked only with `converged`. */
   routes?: OwnedRoute[];
+  /** Clouds without a route mark (AWS): the table's routes inside the pool; checked like `routes`. */
+  poolRoutes?: { destination: string; nexthop: string }[];
 }
 
 export interface AllocationCheckOptions {
@@ -292,6 +299,17 @@ export function allocationProblems(view: AllocationView, opts: AllocationCheckOp
       }
       for (const [dest, rs] of byDest) problems.push(`owned route ${dest} (${rs.map((r) => r.owner).join(',')}) belongs to no HostNetwork's block`);
     }
+    if (view.poolRoutes) {
+      const byDest = new Map<string, string[]>();
+      for (const r of view.poolRoutes) byDest.set(r.destination, [...(byDest.get(r.destination) ?? []), r.nexthop]);
+      for (const h of withBlock) {
+        const hops = byDest.get(h.status!.podCIDR!) ?? [];
+        if (hops.length !== 1) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: ${hops.length} routes in the pool`);
+        else if (hops[0] !== h.spec.instanceID) problems.push(`${h.metadata.name} ${h.status!.podCIDR}: route goes to ${hops[0]}, want ${h.spec.instanceID}`);
+        byDest.delete(h.status!.podCIDR!);
+      }
+      for (const [dest, hops] of byDest) problems.push(`route ${dest} (to ${hops.join(',')}) in the pool belongs to no HostNetwork's block`);
+    }
   }
   return problems;
 }
@@ -301,10 +319,12 @@ export async function checkInvariant(kc: KubeConfig, opts: InvariantOptions = {}
   const hosts = await listHn(kc);
   const ledger = await readLedger(kc, opts.installationId ?? 'default');
   const routes = !opts.converged ? undefined : (opts.routes ?? (opts.emulator ? ownedRoutes(opts.emulator, opts.installationId ?? 'default', opts.tableId ?? SEED.routeTableId) : undefined));
-  const problems = allocationProblems({ hosts, ledger, ...(routes ? { routes } : {}) }, { converged: opts.converged ?? false });
+  const poolRoutes = opts.converged ? opts.poolRoutes : undefined;
+  const problems = allocationProblems({ hosts, ledger, ...(routes ? { routes } : {}), ...(poolRoutes ? { poolRoutes } : {}) }, { converged: opts.converged ?? false });
   assert.deepEqual(problems, [], `allocation invariant violated (${problems.length}):\n  ${problems.slice(0, 30).join('\n  ')}`);
   const withBlock = hosts.filter((h) => h.status?.podCIDR).length;
-  return { hosts: hosts.length, withBlock, ledgerEntries: ledger.records.size, ...(routes ? { ownedRoutes: routes.length } : {}) };
+  const routeCount = routes?.length ?? poolRoutes?.length;
+  return { hosts: hosts.length, withBlock, ledgerEntries: ledger.records.size, ...(routeCount !== undefined ? { ownedRoutes: routeCount } : {}) };
 }
 
 export interface RouteRecord {

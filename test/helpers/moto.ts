@@ -147,6 +147,8 @@ export interface AwsFixtureOptions {
   /** Tags every created route table carries (e.g. the discovery tag). */
   tableTags?: Record<string, string>;
   vpcCidr?: string;
+  /** The hosts' subnet; default the VPC's x.y.1.0/24 (about 250 addresses: pass a larger one for more hosts). */
+  subnetCidr?: string;
   /** Extra secondary ENIs per instance (multi-NIC hosts). */
   extraNics?: number;
 }
@@ -163,7 +165,7 @@ export async function buildAwsFixture(endpoint: string, opts: AwsFixtureOptions 
   const vpcCidr = opts.vpcCidr ?? '10.0.0.0/16';
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: vpcCidr }));
   const vpcId = vpc.Vpc!.VpcId!;
-  const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: vpcCidr.replace(/\.0\.0\/16$/, '.1.0/24') }));
+  const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: opts.subnetCidr ?? vpcCidr.replace(/\.0\.0\/16$/, '.1.0/24') }));
   const subnetId = subnet.Subnet!.SubnetId!;
   const hosts: AwsHost[] = [];
   const count = opts.hosts ?? 2;

@@ -5,10 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EniDirectory } from '../../controller/provider/aws/eni.js';
-import { createRoute, deleteRoute, replaceRoute } from '../../controller/provider/aws/routes.js';
-import { authorizePoolIngress } from '../../controller/provider/aws/security-group.js';
-import { describeTables } from '../../controller/provider/aws/tables.js';
+import { AwsProvider } from '../../controller/provider/aws/provider.js';
 import { providerCalls, useAwsTestbed } from '../aws/testbed.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,15 +26,17 @@ describe('AWS IAM policy in docs/operations.md', function () {
   it('lists exactly the actions the provider calls', async () => {
     const [a, b] = bed.fx.hosts;
     const tableId = bed.fx.tableIds[0]!;
-    const enis = new EniDirectory(bed.client, bed.fence);
-    const eniA = await enis.primaryEni(a!.instanceId);
-    const eniB = await enis.primaryEni(b!.instanceId);
-    assert.equal(await enis.ensureSourceDestCheckOff(eniA), 'turned-off');
-    await describeTables(bed.client, { kind: 'ids', tableIds: [tableId] });
-    await createRoute(bed.client, bed.fence, { tableId, destination: '100.64.1.0/24', eniId: eniA });
-    await replaceRoute(bed.client, bed.fence, { tableId, destination: '100.64.1.0/24', eniId: eniB });
-    assert.equal(await deleteRoute(bed.client, bed.fence, { tableId, destination: '100.64.1.0/24' }), true);
-    assert.equal(await authorizePoolIngress(bed.client, bed.fence, { groupId: bed.fx.securityGroupId, poolCidr: '100.64.0.0/16' }), 'added');
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    // Every operation of the CloudProvider contract, as the controller calls them.
+    const p = new AwsProvider({ region: 'eu-central-1', tables: { kind: 'ids', tableIds: [tableId] }, qps: 100, burst: 100 }, quiet, { client: bed.client, fence: bed.fence });
+    await p.listRouteTables();
+    assert.equal((await p.ensureSourceDestCheck(a!.instanceId, 'disable', '100.64.1.0/24')).changed, true);
+    await p.writeRoute(tableId, { op: 'create', route: { destination: '100.64.1.0/24', nexthop: a!.instanceId, description: '' } });
+    await p.writeRoute(tableId, { op: 'replace', route: { destination: '100.64.1.0/24', nexthop: b!.instanceId, description: '' } });
+    assert.deepEqual((await p.listRoutes(tableId)).filter((r) => r.kind === 'host').map((r) => r.nexthop), [b!.instanceId]);
+    await p.writeRoute(tableId, { op: 'delete', destination: '100.64.1.0/24' });
+    assert.deepEqual(await p.removeSourceDestCheck(a!.instanceId, p.sourceDestCheckRecord('disable', '100.64.1.0/24')), { removed: true });
+    assert.deepEqual(await p.ensureIngressRule({ securityGroupId: bed.fx.securityGroupId, remoteIpPrefix: '100.64.0.0/16', protocols: ['all'] }), { created: 1 });
     const calls = providerCalls(bed);
     assert.ok(calls.every((c) => c.status === 200), JSON.stringify(calls.filter((c) => c.status !== 200)));
     const called = [...new Set(calls.map((c) => `ec2:${c.operation}`))].sort();

@@ -176,7 +176,8 @@ describe('install: Helm chart and plain manifests on the real API server', funct
     const namespace = `hostnet-system-${randomSuffix()}`;
     const cases: [string[], RegExp][] = [
       [['--set', 'replicaCont=3'], /additional propert(y|ies) 'replicaCont' not allowed/],
-      [['--set', 'cloud.provider=aws'], /cloud\/provider'?: value must be one of 'huaweicloud', 'otc', ('[a-z]+', )*'memory'/],
+      [['--set', 'cloud.provider=gce'], /cloud\/provider'?: value must be one of 'huaweicloud', 'otc', ('[a-z]+', )*'memory'/],
+      [['--set', 'cloud.provider=aws'], /cloud\/region/],
       [['--set', 'controller.logLevel=verbose'], /controller\/logLevel/],
       [['--set', 'pool.cidr=10.0.0.0'], /pool\/cidr/],
     ];

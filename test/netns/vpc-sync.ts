@@ -256,12 +256,36 @@ function defaultPrefix(): string {
   return process.env.VPCNET_PREFIX ?? 'hn-';
 }
 
-export function startVpcSync(emulatorUrl: string, opts: VpcSyncOptions = {}): VpcSync {
+/**
+ * Where the router's wanted state comes from: one implementation per cloud. The Huawei emulator's
+ * admin state is emulatorSource() below; AWS (moto) is vpc-source-aws.ts.
+ */
+export interface VpcRouteSource {
+  /** For messages, e.g. the URL read. */
+  readonly name: string;
+  desired(): Promise<DesiredVpc>;
+}
+
+/** The Huawei VPC emulator's state (GET /_admin/state), mapped by desiredFromState. */
+export function emulatorSource(emulatorUrl: string, opts: Pick<VpcSyncOptions, 'routeTableId' | 'subnetCidr'> = {}): VpcRouteSource {
+  const stateUrl = `${emulatorUrl.replace(/\/+$/, '')}/_admin/state`;
+  return {
+    name: stateUrl,
+    async desired() {
+      const res = await fetch(stateUrl, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`GET ${stateUrl}: HTTP ${res.status}`);
+      return desiredFromState(await res.json(), opts);
+    },
+  };
+}
+
+/** `source`: the Huawei emulator's URL, or any cloud's VpcRouteSource. */
+export function startVpcSync(source: string | VpcRouteSource, opts: VpcSyncOptions = {}): VpcSync {
+  const from = typeof source === 'string' ? emulatorSource(source, opts) : source;
   const prefix = opts.prefix ?? defaultPrefix();
   const ns = `${prefix}vpc`;
   const interval = opts.intervalMs ?? 200;
   const log = opts.log ?? ((line: string) => console.error(`vpc-sync: ${line}`));
-  const stateUrl = `${emulatorUrl.replace(/\/+$/, '')}/_admin/state`;
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -270,12 +294,6 @@ export function startVpcSync(emulatorUrl: string, opts: VpcSyncOptions = {}): Vp
   let lastNsIno: number | undefined;
   let lastError: string | undefined;
   const warned = new Set<string>();
-
-  async function fetchState(): Promise<unknown> {
-    const res = await fetch(stateUrl, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`GET ${stateUrl}: HTTP ${res.status}`);
-    return res.json();
-  }
 
   function nsInode(): number {
     try {
@@ -329,7 +347,7 @@ export function startVpcSync(emulatorUrl: string, opts: VpcSyncOptions = {}): Vp
   }
 
   async function once(): Promise<void> {
-    const desired = desiredFromState(await fetchState(), opts);
+    const desired = await from.desired();
     for (const w of desired.warnings) {
       if (!warned.has(w)) log(w);
       warned.add(w);

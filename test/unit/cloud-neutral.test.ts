@@ -21,6 +21,18 @@ const HUAWEI = [
   'VPC.0', 'VPC.1', 'VPC.2', 'APIG.0', 'APIGW.0',
 ];
 
+/** What only the AWS provider (and moto's fault proxy, its tests) may say. */
+const AWS = [
+  // EC2 actions and request fields
+  'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'DescribeRouteTables', 'DescribeInstances', 'DescribeNetworkInterfaces', 'DescribeSecurityGroups',
+  'ModifyNetworkInterfaceAttribute', 'AuthorizeSecurityGroupIngress', 'NetworkInterfaceId', 'DestinationCidrBlock', 'RouteTableId',
+  '@aws-sdk/',
+  // error codes
+  'RouteLimitExceeded', 'RouteAlreadyExists', 'RequestLimitExceeded', 'InvalidInstanceID', 'InvalidNetworkInterfaceID', 'InvalidPermission.Duplicate', 'InvalidRoute.NotFound',
+  // an ENI as a route target (the core's next hop is a host)
+  'eni-0',
+];
+
 /** What only the Alibaba provider (and its emulator and tests) may say. */
 const ALIBABA = [
   // API operations, as the API and the SDK (camelCase methods) name them
@@ -85,6 +97,16 @@ describe('cloud-neutral core (issue 12)', () => {
     const out = execFileSync('git', ['grep', '-c', '-F', '-e', 'CreateRouteEntries', '-e', 'nextHopType', '-e', 'TaskConflict', '--', 'controller/provider/alibaba/'], { cwd: root, encoding: 'utf8' });
     assert.match(out, /controller\/provider\/alibaba\/entries\.ts:\d+/);
     assert.match(out, /controller\/provider\/alibaba\/errors\.ts:\d+/);
+  });
+
+  it('no EC2 action, field, error code or id format outside the AWS provider', () => {
+    const offending = offendingLines(AWS);
+    assert.deepEqual(offending, [], `AWS specifics outside controller/provider/aws/:\n${offending.join('\n')}`);
+  });
+
+  it('the AWS check finds what it looks for (the AWS provider names its actions)', () => {
+    const out = execFileSync('git', ['grep', '-c', '-F', '-e', 'ReplaceRoute', '-e', 'NetworkInterfaceId', '--', 'controller/provider/aws/'], { cwd: root, encoding: 'utf8' });
+    assert.match(out, /controller\/provider\/aws\/routes\.ts:\d+/);
   });
 
   it('the check itself finds what it looks for (a Huawei file has all three kinds)', () => {

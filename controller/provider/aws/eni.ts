@@ -38,6 +38,8 @@ export class EniDirectory {
   private readonly eniOf = new Map<string, string>();
   /** ENIs whose source/destination check we saw off (or turned off). */
   private readonly checkOff = new Set<string>();
+  /** The ENI's private IPv4 addresses from the last read (what spec.hostIP is checked against). */
+  private readonly addressesOf = new Map<string, string[]>();
 
   constructor(
     private readonly client: EC2Client,
@@ -86,6 +88,8 @@ export class EniDirectory {
           continue;
         }
         this.eniOf.set(id, eni.eniId);
+        const nic = inst!.NetworkInterfaces?.find((n) => n.NetworkInterfaceId === eni.eniId);
+        this.addressesOf.set(eni.eniId, privateAddresses(nic?.PrivateIpAddresses, nic?.PrivateIpAddress));
         if (eni.sourceDestCheck === false) this.checkOff.add(eni.eniId);
         result.set(id, { instanceId: id, eniId: eni.eniId });
       }
@@ -112,6 +116,7 @@ export class EniDirectory {
     );
     const nic = out.NetworkInterfaces?.find((n) => n.NetworkInterfaceId === eniId);
     if (!nic) throw new CloudError({ kind: 'notFound', operation: 'DescribeNetworkInterfaces', code: 'InvalidNetworkInterfaceID.NotFound', cloudMessage: `network interface ${eniId} does not exist` });
+    this.addressesOf.set(eniId, privateAddresses(nic.PrivateIpAddresses, nic.PrivateIpAddress));
     if (nic.SourceDestCheck === false) {
       this.checkOff.add(eniId);
       return 'already-off';
@@ -123,4 +128,58 @@ export class EniDirectory {
     this.checkOff.add(eniId);
     return 'turned-off';
   }
+
+  /** The ENI's private IPv4 addresses as last read (primary first), [] when never read. */
+  addresses(eniId: string): string[] {
+    return [...(this.addressesOf.get(eniId) ?? [])];
+  }
+
+  /**
+   * The instance each ENI is the primary interface of (DescribeNetworkInterfaces, one call per
+   * INSTANCE_LOOKUP_CHUNK ids, filtered so one deleted ENI does not fail the others). ENIs that
+   * are gone or not an instance's primary interface are left out.
+   */
+  async instancesOf(eniIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const ids = [...new Set(eniIds)];
+    for (let i = 0; i < ids.length; i += INSTANCE_LOOKUP_CHUNK) {
+      const chunk = ids.slice(i, i + INSTANCE_LOOKUP_CHUNK);
+      let nextToken: string | undefined;
+      do {
+        const resp = await readSend<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', () =>
+          this.client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: chunk }], ...(nextToken ? { NextToken: nextToken } : {}) })),
+        );
+        for (const nic of resp.NetworkInterfaces ?? []) {
+          const inst = nic.Attachment?.InstanceId;
+          if (nic.NetworkInterfaceId && inst && nic.Attachment?.DeviceIndex === 0) {
+            out.set(nic.NetworkInterfaceId, inst);
+            if (!this.eniOf.has(inst)) this.eniOf.set(inst, nic.NetworkInterfaceId);
+          }
+        }
+        nextToken = resp.NextToken || undefined;
+      } while (nextToken !== undefined);
+    }
+    return out;
+  }
+
+  /** Source/destination check back on (the host no longer needs it off). False when it already was on. */
+  async restoreSourceDestCheck(eniId: string): Promise<boolean> {
+    const out = await readSend<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', () => this.client.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })),
+      { eniId },
+    );
+    const nic = out.NetworkInterfaces?.find((n) => n.NetworkInterfaceId === eniId);
+    this.checkOff.delete(eniId);
+    if (!nic || nic.SourceDestCheck !== false) return false;
+    await fencedSend(this.fence, 'ModifyNetworkInterfaceAttribute', () => this.client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, SourceDestCheck: { Value: true } })),
+      { eniId },
+    );
+    return true;
+  }
+}
+
+/** Private IPv4 addresses of an ENI, its primary first. Pure. */
+function privateAddresses(list: { PrivateIpAddress?: string; Primary?: boolean }[] | undefined, primary: string | undefined): string[] {
+  const all = (list ?? []).filter((a) => a.PrivateIpAddress).sort((a, b) => Number(b.Primary ?? false) - Number(a.Primary ?? false)).map((a) => a.PrivateIpAddress!);
+  if (primary && !all.includes(primary)) all.unshift(primary);
+  return all;
 }

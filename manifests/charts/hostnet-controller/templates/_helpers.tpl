@@ -96,10 +96,11 @@ objects (HostNetwork) need one; "default" unless controller.eventNamespace says 
 {{- end }}
 
 {{/*
-Whether the controller needs cloud credentials, and the Secret holding them.
+Whether the controller needs cloud credentials, and the Secret holding them. aws reads the
+SDK's default chain (IRSA, pod identity, instance metadata) instead.
 */}}
 {{- define "hostnet.needsCredentials" -}}
-{{- if and (ne .Values.cloud.provider "memory") (not (and (eq .Values.cloud.provider "alibaba") .Values.cloud.alibaba.credentialChain)) }}true{{ end }}
+{{- if and (not (has .Values.cloud.provider (list "memory" "aws"))) (not (and (eq .Values.cloud.provider "alibaba") .Values.cloud.alibaba.credentialChain)) }}true{{ end }}
 {{- end }}
 
 {{- define "hostnet.createCredentialsSecret" -}}
