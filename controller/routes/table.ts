@@ -4,7 +4,7 @@
 // only decides when to flush and what each host's route looks like from here. Every change
 // wanted while a flush is in flight (or within the batch window) goes out with the next flush;
 // flushes of a table never overlap.
-import type { CloudError } from '../provider/errors.js';
+import { CloudError } from '../provider/errors.js';
 import type { CloudProvider, CloudRoute, RouteBatch, RouteSpec } from '../provider/provider.js';
 import type { RouteTableState } from '../api/types.js';
 import { DesiredRoutes } from './desired.js';
@@ -77,6 +77,12 @@ export class RouteTable {
   private readonly rejected = new Map<string, { spec: RouteSpec; error: CloudError }>();
   /** Retryable failure of the last attempt, per destination. */
   private readonly failed = new Map<string, CloudError>();
+  /**
+   * Why the last read of the table failed (e.g. the credentials refused, the auth backoff holding
+   * calls): a host still waiting for its route is told that, instead of "waiting", until a read
+   * succeeds again.
+   */
+  private readError: CloudError | undefined;
   private flushing = false;
   /** Owners touched by the flush in progress. */
   private touched = new Set<string>();
@@ -174,6 +180,8 @@ export class RouteTable {
       // Not wanted: done once no route of ours is left for the owner's old destination.
       return { state: 'Programmed' };
     }
+    // The cloud refuses our credentials: nothing can be read or sent, whatever was known before.
+    if (this.readError?.kind === 'auth') return { state: 'Error', error: this.readError };
     const conflict = this.conflicts.get(dest);
     if (conflict) {
       return { state: 'Conflict', conflict };
@@ -194,6 +202,7 @@ export class RouteTable {
       if (have.state === 'blackhole') return { state: 'Pending' };
       return { state: 'Programmed' };
     }
+    if (this.readError) return { state: 'Error', error: this.readError };
     return { state: 'Pending' };
   }
 
@@ -216,7 +225,21 @@ export class RouteTable {
    */
   async refresh(): Promise<DriftFinding[]> {
     await this.opts.gate.wait();
-    const routes = await this.provider.listRoutes(this.id);
+    let routes: Awaited<ReturnType<CloudProvider['listRoutes']>>;
+    try {
+      routes = await this.provider.listRoutes(this.id);
+    } catch (err) {
+      if (err instanceof CloudError) {
+        this.readError = err;
+        // The hosts still waiting on this table learn why (their next pass records the error).
+        for (const [dest, want] of this.desired.map) {
+          const have = this.observed.get(dest);
+          if (!have || have.nexthop !== want.nexthop || have.description !== want.description) this.touchDest(dest);
+        }
+      }
+      throw err;
+    }
+    this.readError = undefined;
     this.reads++;
     const before = this.observed.replace(routes);
     this.rejected.clear();
