@@ -208,15 +208,23 @@ export class RouteTable {
 
   /** Why a destination's change has not gone through (for a route that should be gone). */
   outcomeOfDestination(destination: string): RouteOutcome {
-    const failed = this.failed.get(destination);
+    const failed = this.failed.get(destination) ?? (this.observed.get(destination) ? undefined : this.readError);
     if (failed) return { state: 'Error', message: failed.message, error: failed };
+    if (!this.observed.get(destination)) return { state: 'Pending', message: `table ${this.id} must be read again before route ${destination} counts as removed` };
     return { state: 'Pending', message: `route ${destination} still in table ${this.id}` };
   }
 
-  /** True when no route of ours for the destination is left (after the owner was unset). */
+  /**
+   * True when no route of ours for the destination is left (after the owner was unset). Only a
+   * view we can trust says so: after an ambiguous failure (an add that timed out may have gone
+   * through) or before the first read, the route may be there unseen, and letting its host go
+   * would leak it until the next full sync.
+   */
   isGone(destination: string): boolean {
+    if (this.desired.has(destination)) return true;
+    if (!this.observed.loaded || this.observed.stale) return false;
     const have = this.observed.get(destination);
-    return !have || !this.opts.isOwned(have) || this.desired.has(destination);
+    return !have || !this.opts.isOwned(have);
   }
 
   /**

@@ -380,6 +380,40 @@ describe('routes/table (MemoryProvider)', () => {
     assert.equal(p.tables.get('rtb-1')!.size, 0);
   });
 
+  it('a route whose add failed ambiguously (it went through) is not taken as gone until the table is read again', async () => {
+    // The chaos soak found it: a timed-out add that had been applied, its host deleted before the
+    // next read; the route outlived the HostNetwork until the next full sync.
+    const p = new MemoryProvider({ servers: ['i-1'] });
+    const gate = new CloudGate();
+    const t = new RouteTable('rtb-1', p, options({ gate }));
+    await t.refresh();
+    const orig = p.applyRoutes.bind(p);
+    p.applyRoutes = async (id, batch) => {
+      p.applyRoutes = orig;
+      await orig(id, batch);
+      throw new CloudError({ kind: 'transient', operation: 'routes.apply', cloudMessage: 'the response was lost' });
+    };
+    t.set('h', spec('h', blockN(1), 'i-1'));
+    await t.flush();
+    assert.equal(t.outcome('h').state, 'Error');
+    assert.ok(p.tables.get('rtb-1')!.has(blockN(1)), 'the cloud holds the route although the call failed');
+    t.unset('h');
+    assert.equal(t.isGone(blockN(1)), false, 'the view is uncertain: not gone');
+    assert.match(t.outcomeOfDestination(blockN(1)).message ?? '', /read again/);
+    gate.notBefore = 0;
+    await t.flush();
+    assert.equal(p.tables.get('rtb-1')!.has(blockN(1)), false, 'the re-read found it and the flush deleted it');
+    assert.equal(t.isGone(blockN(1)), true);
+  });
+
+  it('a table never read does not say a route is gone', async () => {
+    const p = new MemoryProvider({ servers: ['i-1'] });
+    const t = new RouteTable('rtb-1', p, options());
+    assert.equal(t.isGone(blockN(1)), false);
+    await t.refresh();
+    assert.equal(t.isGone(blockN(1)), true);
+  });
+
   it('a failed delete is forgotten once its route is gone by other means (the per-destination map shrinks)', async () => {
     const p = new MemoryProvider({ servers: ['i-1'] });
     const gate = new CloudGate();
