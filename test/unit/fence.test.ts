@@ -35,9 +35,10 @@ async function startStub(): Promise<{ url: string; reqs: string[]; close(): Prom
   };
 }
 
+/** Reads and writes each get `qps` (reads have a bucket of their own, 20/s by default). */
 function provider(url: string, fence: WriteFence, qps: number) {
   return createHuaweiProvider(
-    { flavor: 'huaweicloud', endpoint: url, projectId: 'proj0123456789', routeTableIds: ['rt-1'], credentials: { ak: 'UNITAK0000000001', sk: 'UNITSKsecretsecretsecret0001' }, timeoutMs: 2000, qps, burst: 1 },
+    { flavor: 'huaweicloud', endpoint: url, projectId: 'proj0123456789', routeTableIds: ['rt-1'], credentials: { ak: 'UNITAK0000000001', sk: 'UNITSKsecretsecretsecret0001' }, timeoutMs: 2000, qps, readQps: qps, burst: 1 },
     quiet,
     { fence },
   );
