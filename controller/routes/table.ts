@@ -86,6 +86,8 @@ export class RouteTable {
   private flushing = false;
   /** Owners touched by the flush in progress. */
   private touched = new Set<string>();
+  /** Destinations the flush in progress adds or changes: in the cloud or not, we learn only after. */
+  private sendingDestinations = new Set<string>();
   private next?: Deferred;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -217,12 +219,12 @@ export class RouteTable {
   /**
    * True when no route of ours for the destination is left (after the owner was unset). Only a
    * view we can trust says so: after an ambiguous failure (an add that timed out may have gone
-   * through) or before the first read, the route may be there unseen, and letting its host go
-   * would leak it until the next full sync.
+   * through), while a write adding it is in flight, or before the first read, the route may be
+   * there unseen, and letting its host go would leak it until the next full sync.
    */
   isGone(destination: string): boolean {
     if (this.desired.has(destination)) return true;
-    if (!this.observed.loaded || this.observed.stale) return false;
+    if (!this.observed.loaded || this.observed.stale || this.sendingDestinations.has(destination)) return false;
     const have = this.observed.get(destination);
     return !have || !this.opts.isOwned(have);
   }
@@ -356,7 +358,12 @@ export class RouteTable {
     // The writer keeps adds beyond the table's room waiting; the rest goes out.
     const hadWaiting = this.quota.waiting.size > 0;
     this.quota.waiting.clear();
-    await this.writer.send(batch, this.sink);
+    this.sendingDestinations = new Set([...batch.add, ...batch.mod].map((r) => r.destination));
+    try {
+      await this.writer.send(batch, this.sink);
+    } finally {
+      this.sendingDestinations = new Set();
+    }
     if (hadWaiting && batch.del.length > 0 && this.quota.waiting.size > 0) {
       this.opts.onRoom?.([...this.quota.waiting].map((d) => this.desired.get(d)?.owner).filter((o): o is string => !!o));
     }

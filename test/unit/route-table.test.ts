@@ -406,6 +406,35 @@ describe('routes/table (MemoryProvider)', () => {
     assert.equal(t.isGone(blockN(1)), true);
   });
 
+  it('a route whose add is in flight when its host goes is not taken as gone; the next flush deletes it', async () => {
+    const p = new MemoryProvider({ servers: ['i-1'] });
+    const t = new RouteTable('rtb-1', p, options());
+    await t.refresh();
+    const orig = p.applyRoutes.bind(p);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sent!: () => void;
+    const sending = new Promise<void>((resolve) => (sent = resolve));
+    p.applyRoutes = async (id, batch) => {
+      p.applyRoutes = orig;
+      sent();
+      await held;
+      return orig(id, batch);
+    };
+    t.set('h', spec('h', blockN(1), 'i-1'));
+    const first = t.flush();
+    await sending;
+    t.unset('h');
+    assert.equal(t.isGone(blockN(1)), false, 'the add in flight may land: not gone');
+    release();
+    await first;
+    assert.ok(p.tables.get('rtb-1')!.has(blockN(1)), 'the add landed after its host went');
+    assert.equal(t.isGone(blockN(1)), false);
+    await t.flush();
+    assert.equal(p.tables.get('rtb-1')!.has(blockN(1)), false);
+    assert.equal(t.isGone(blockN(1)), true);
+  });
+
   it('a table never read does not say a route is gone', async () => {
     const p = new MemoryProvider({ servers: ['i-1'] });
     const t = new RouteTable('rtb-1', p, options());
