@@ -6,13 +6,16 @@
 // test/netns/datapath-suite.ts, shared with the Huawei and Alibaba suites.
 //
 // Needs root and working network namespaces; skipped with the reason printed otherwise.
-import { DescribeRouteTablesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, ModifyNetworkInterfaceAttributeCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { buildAwsFixture, MOTO_CREDENTIALS, MOTO_REGION, sharedMoto } from '../helpers/moto.js';
 import { startAwsFaultProxy } from '../aws/fault-proxy.js';
 import { SEED_HOSTS } from '../netns/index.js';
 import { awsSource } from '../netns/vpc-source-aws.js';
 import type { EmulatorServer } from '../netns/cluster.js';
-import { describeNetnsDatapath } from '../netns/datapath-suite.js';
+import { condition, describeNetnsDatapath } from '../netns/datapath-suite.js';
+
+/** moto, for set-up and the out-of-band change (not through the proxy: no controller call). */
+let ec2: EC2Client | undefined;
 
 describeNetnsDatapath({
   title: 'e2e: the controller makes containers on two EC2 instances talk (moto, netns VPC model, real packets)',
@@ -32,6 +35,7 @@ describeNetnsDatapath({
       if (!inst?.InstanceId || !eni?.NetworkInterfaceId || eni.PrivateIpAddress !== h.ip) throw new Error(`moto did not start instance ${i + 1} at ${h.ip}: ${JSON.stringify(inst)}`);
       servers.push({ id: inst.InstanceId, name: `ec2-${i + 1}`, ip: h.ip, portId: eni.NetworkInterfaceId });
     }
+    ec2 = fx.ec2;
     const tableId = fx.tableIds[0]!;
     const proxy = await startAwsFaultProxy(moto.endpoint);
     const nameOf = new Map(servers.map((s) => [s.id, s.name]));
@@ -63,4 +67,10 @@ describeNetnsDatapath({
       },
     };
   },
+  // The ENI's SourceDestCheck back to true, as a new instance has it.
+  async closeSourceDestCheck(_ctx, server) {
+    await ec2!.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: server.portId!, SourceDestCheck: { Value: true } }));
+  },
+  // The managing controller turned the check off again.
+  settled: (hn) => condition(hn, 'SourceDestCheckDisabled')?.status === 'True',
 });

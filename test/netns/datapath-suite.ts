@@ -71,7 +71,12 @@ export interface DatapathSuiteOptions {
    * (Alibaba: the entries are Pending and the router has no route for them yet).
    */
   beforeReady?(ctx: DatapathContext): Promise<void>;
-  /** Extra cases between the seed case and the migration (Huawei: the source/dest check left on). */
+  /**
+   * For a cloud with a per-NIC source/destination check (Huawei, AWS): turns it on again on a
+   * host's NIC, as a fresh host has it. Given, the suite runs the case "the check still on".
+   */
+  closeSourceDestCheck?(ctx: DatapathContext, server: EmulatorServer): Promise<void>;
+  /** Extra cases between the seed case and the migration. */
   afterSeed?(ctx: () => DatapathContext): void;
   /** Before the migration, what else a settled HostNetwork shows (Huawei: its NIC port opened again). */
   settled?(hn: HostNetwork): boolean;
@@ -286,6 +291,51 @@ export function describeNetnsDatapath(opts: DatapathSuiteOptions): void {
       assert.deepEqual(tr.hops, [a.gateway, b.serverIp, b.container]);
       assert.deepEqual(await netns.traceroute(b.ns, a.container), [b.gateway, a.serverIp, a.container]);
     });
+
+    if (opts.closeSourceDestCheck) {
+      const closeCheck = opts.closeSourceDestCheck;
+      it('with the source/destination check still on (--source-dest-check=off), ping fails and the condition says why', async function () {
+        // The first controller opened both NICs. Stop it, close the check again as a fresh VPC
+        // has it, and run a controller that does not manage it.
+        await stopCtl();
+        for (const name of [first, second]) {
+          const s = servers.find((x) => x.name === containers.get(name)!.server);
+          assert.ok(s, `the host of ${name}`);
+          await closeCheck(context(), s);
+        }
+        await startCtl(['--source-dest-check=off']);
+        await waitFor(
+          'SourceDestCheckDisabled reason NotManaged',
+          async () => {
+            for (const name of [first, second]) {
+              const hn = await getHostNetwork(api, name);
+              const c = condition(hn, 'SourceDestCheckDisabled');
+              if (c?.reason !== 'NotManaged' || hn.status?.observedGeneration !== hn.metadata.generation) return false;
+            }
+            return true;
+          },
+          30_000,
+          200,
+        );
+        await sync!.syncNow();
+        const [a, b] = [containers.get(first)!, containers.get(second)!];
+        await waitVpcRoutes({ [a.block]: a.serverIp, [b.block]: b.serverIp });
+        assert.equal(await netns.ping(a.ns, b.container, 2), false, `routes are there, but ${a.server} drops its container traffic`);
+        assert.equal(await netns.ping(b.ns, a.container, 2), false);
+        for (const name of [first, second]) {
+          const hn = await getHostNetwork(api, name);
+          const c = condition(hn, 'SourceDestCheckDisabled');
+          console.log(`      ${name} SourceDestCheckDisabled=${c?.status} ${c?.reason}: ${c?.message}`);
+          console.log(`      ${name} Ready=${condition(hn, 'Ready')?.status} ${condition(hn, 'Ready')?.reason}: ${condition(hn, 'Ready')?.message}`);
+          assert.equal(c?.reason, 'NotManaged');
+          assert.match(c?.message ?? '', /--source-dest-check=off/, 'names the flag');
+          assert.match(c?.message ?? '', /disable the source\/destination check on the NIC of \S+ yourself/, 'tells the user what to do');
+          assert.equal(c?.status, 'Unknown', 'the controller does not claim a check it does not manage');
+        }
+        // Back to a controller that manages the check (the migration starts from it).
+        await startCtl();
+      });
+    }
 
     opts.afterSeed?.(context);
 
