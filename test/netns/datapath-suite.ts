@@ -44,21 +44,14 @@ export interface DatapathCloud {
   close(): Promise<void>;
 }
 
-/** What a cloud's extra steps get to work with. */
+/** What a cloud's own steps get to work with. */
 export interface DatapathContext {
   readonly cloud: DatapathCloud;
-  readonly api: CustomObjectsApi;
   readonly sync: netns.VpcSync;
   readonly containers: Containers;
   /** The seed's HostNetwork names (ecs-1, ecs-2). */
   readonly first: string;
   readonly second: string;
-  server(index: number): EmulatorServer;
-  serverById(id: string): EmulatorServer;
-  /** (Re)starts the controller with the cloud's flags plus `extra`. */
-  startCtl(extra?: string[]): Promise<ControllerProcess>;
-  stopCtl(): Promise<void>;
-  waitReady(names: string[], extra?: (hn: HostNetwork) => boolean): Promise<void>;
   /** Waits until the router namespace has exactly these block → host-address routes. */
   waitVpcRoutes(want: Record<string, string>): Promise<void>;
 }
@@ -76,8 +69,6 @@ export interface DatapathSuiteOptions {
    * host's NIC, as a fresh host has it. Given, the suite runs the case "the check still on".
    */
   closeSourceDestCheck?(ctx: DatapathContext, server: EmulatorServer): Promise<void>;
-  /** Extra cases between the seed case and the migration. */
-  afterSeed?(ctx: () => DatapathContext): void;
   /** Before the migration, what else a settled HostNetwork shows (Huawei: its NIC port opened again). */
   settled?(hn: HostNetwork): boolean;
 }
@@ -121,11 +112,6 @@ export function describeNetnsDatapath(opts: DatapathSuiteOptions): void {
     const server = (index: number): EmulatorServer => {
       const s = servers[index];
       assert.ok(s, `the cloud has a host #${index + 1}`);
-      return s;
-    };
-    const serverById = (id: string): EmulatorServer => {
-      const s = servers.find((x) => x.id === id);
-      assert.ok(s, `a host with id ${id}`);
       return s;
     };
 
@@ -177,20 +163,7 @@ export function describeNetnsDatapath(opts: DatapathSuiteOptions): void {
       assert.ok(ok, `VPC router routes: want ${wanted}, have ${JSON.stringify(await netns.vpcRoutes())}`);
     }
 
-    const context = (): DatapathContext => ({
-      cloud: cloud!,
-      api,
-      sync: sync!,
-      containers,
-      first,
-      second,
-      server,
-      serverById,
-      startCtl,
-      stopCtl,
-      waitReady,
-      waitVpcRoutes,
-    });
+    const context = (): DatapathContext => ({ cloud: cloud!, sync: sync!, containers, first, second, waitVpcRoutes });
 
     before(async function () {
       const avail = netns.netnsAvailable();
@@ -336,8 +309,6 @@ export function describeNetnsDatapath(opts: DatapathSuiteOptions): void {
         await startCtl();
       });
     }
-
-    opts.afterSeed?.(context);
 
     it("migration: the second host's block moves to the third host, its containers are re-created there, ping works again", async function () {
       // A controller with the cloud's plain flags (an extra step may have run another).
