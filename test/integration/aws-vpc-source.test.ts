@@ -19,6 +19,7 @@ describe('netns VPC router: the AWS route source (moto)', () => {
     const source = awsSource(bed.fx.ec2, { routeTableId: tableId, serverNameOf: (id) => names.get(id) });
     const d = await source.desired();
     assert.deepEqual([...d.routes].sort(), [['100.64.1.0/24', a!.privateIp], ['100.64.2.0/24', b!.privateIp]]);
+    assert.deepEqual(d.ports.map((p) => [p.server, p.port]).sort(), [['ecs-1', 'vp-ecs-1'], ['ecs-2', 'vp-ecs-2']], 'each rule on the switch port of its instance');
     const ports = new Map(d.ports.map((p) => [p.server, p.allowed]));
     assert.equal(ports.get('ecs-1'), null, 'check off: every address');
     assert.deepEqual(ports.get('ecs-2'), [b!.privateIp], 'check on: only its own address');

@@ -36,9 +36,11 @@ export function awsSource(ec2: EC2Client, opts: AwsSourceOptions): VpcRouteSourc
         const inst = n.Attachment?.InstanceId;
         if (!inst || n.Attachment?.DeviceIndex !== 0) continue;
         const server = opts.serverNameOf(inst);
-        if (!server || !portIfName(server)) continue;
+        const port = server === undefined ? undefined : portIfName(server);
+        if (!server || !port) continue;
         const own = (n.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress).filter((a): a is string => !!a).sort();
-        ports.push({ server, port: n.NetworkInterfaceId!, allowed: n.SourceDestCheck === false ? null : own });
+        // The rule goes on the instance's switch port (vp-<server>), the interface nft matches.
+        ports.push({ server, port, allowed: n.SourceDestCheck === false ? null : own });
       }
       return { routeTableId: opts.routeTableId, routes, ports, warnings };
     },

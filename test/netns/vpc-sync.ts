@@ -258,7 +258,7 @@ function defaultPrefix(): string {
 
 /**
  * Where the router's wanted state comes from: one implementation per cloud. The Huawei emulator's
- * admin state is emulatorSource() below; AWS (moto) is vpc-source-aws.ts.
+ * admin state is emulatorSource() below; AWS (moto) is vpc-source-aws.ts, Alibaba vpc-source-alibaba.ts.
  */
 export interface VpcRouteSource {
   /** For messages, e.g. the URL read. */
