@@ -3,39 +3,21 @@
 // the controller inside it driving the emulator and the test control plane until the seed hosts
 // are Ready.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../hack/controlplane.js';
 import { emulatorArgs, emulatorEnv, freshCluster } from '../helpers/controller.js';
-import { repoRoot, resetCluster, waitFor } from '../helpers/kube.js';
-import { run, runOk, randomSuffix } from '../helpers/cli.js';
+import { resetCluster, waitFor } from '../helpers/kube.js';
+import { run, randomSuffix } from '../helpers/cli.js';
 import { createHn, ECS1, ECS2, hostNetwork, isReady, getHn } from '../helpers/invariants.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
-import { builtAgentImage, builtImage } from './image.js';
-
-const imageScript = join(repoRoot, 'hack', 'image.sh');
-
+import { builtAgentImage, builtImage, useImageEngine } from './image.js';
 
 describe('image: the built image on a real Docker engine', function () {
   this.timeout(180_000);
   const image = builtImage();
-  let env: Record<string, string>;
-  const docker = (args: string[], timeoutMs = 60_000): Promise<string> => runOk('/usr/bin/docker', args, { env, timeoutMs });
-
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip(); // dockerd needs root; CI runs as root
-    execFileSync(imageScript, ['daemon-start'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const [k, v] = execFileSync(imageScript, ['env'], { encoding: 'utf8' }).trim().split('=');
-    env = { [k!]: v!, DOCKER_BUILDKIT: '0' };
-    const found = await run('/usr/bin/docker', ['image', 'inspect', image], { env });
-    assert.equal(found.code, 0, `${image} is not built: run \`make image\` first (${found.stderr.trim()})`);
-  });
-
-  after(() => {
-    if (env) execFileSync(imageScript, ['daemon-stop'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  });
+  const { env, docker } = useImageEngine(image);
 
   it('runs as 65532:65532 by default, not as root', async () => {
     const cfg = JSON.parse(await docker(['image', 'inspect', '-f', '{{json .Config}}', image])) as { User: string; Entrypoint: string[] };
@@ -120,21 +102,7 @@ describe('image: the built image on a real Docker engine', function () {
 describe('image: the agent image (Dockerfile target agent) on a real Docker engine', function () {
   this.timeout(120_000);
   const image = builtAgentImage();
-  let env: Record<string, string>;
-  const docker = (args: string[], timeoutMs = 60_000): Promise<string> => runOk('/usr/bin/docker', args, { env, timeoutMs });
-
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip(); // dockerd needs root; CI runs as root
-    execFileSync(imageScript, ['daemon-start'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const [k, v] = execFileSync(imageScript, ['env'], { encoding: 'utf8' }).trim().split('=');
-    env = { [k!]: v!, DOCKER_BUILDKIT: '0' };
-    const found = await run('/usr/bin/docker', ['image', 'inspect', image], { env });
-    assert.equal(found.code, 0, `${image} is not built: run \`make image\` first (${found.stderr.trim()})`);
-  });
-
-  after(() => {
-    if (env) execFileSync(imageScript, ['daemon-stop'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  });
+  const { env, docker } = useImageEngine(image);
 
   it('`docker run AGENT_IMAGE --help` prints the agent\'s flags and exits 0, on a read-only root filesystem', async () => {
     const r = await run('/usr/bin/docker', ['run', '--rm', '--read-only', '--network', 'none', image, '--help'], { env });

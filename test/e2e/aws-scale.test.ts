@@ -2,69 +2,20 @@
 // table whose quota (AWS's default, 50) is smaller than the hosts that want a route in it.
 // Controller process + real kube-apiserver + moto behind the EC2 fault proxy.
 import assert from 'node:assert/strict';
-import { DescribeRouteTablesCommand, type Route } from '@aws-sdk/client-ec2';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { startController, freshCluster, type ControllerProcess } from '../helpers/controller.js';
 import { waitFor } from '../helpers/kube.js';
-import { MOTO_CREDENTIALS, MOTO_REGION } from '../helpers/moto.js';
-import { checkInvariant, cond, createMany, deleteHn, hostNetwork, isReady, listHn, waitAllReady } from '../helpers/invariants.js';
-import { providerCalls, useAwsTestbed } from '../aws/testbed.js';
+import { checkInvariant, cond, createMany, hostNetwork, isReady, listHn, waitAllReady } from '../helpers/invariants.js';
+import { providerCalls, useAwsE2e, useAwsTestbed } from '../aws/testbed.js';
 
 const HOSTS = 100;
 
 describe('e2e: AWS at scale (controller + moto + real API server)', function () {
   this.timeout(300_000);
   const bed = useAwsTestbed({ hosts: HOSTS });
+  const e2e = useAwsE2e(bed, { args: () => ['--resync-period=10s', '--cloud-qps=1000', '--cloud-burst=1000', '--log-level=info'], cleanupTimeoutMs: 120_000 });
+  const { start, routes, poolRoutes } = e2e;
   let kc: KubeConfig;
-  let ctl: ControllerProcess | undefined;
-
-  before(async () => {
-    ({ kc } = await freshCluster());
-  });
-
-  afterEach(async function () {
-    await Promise.all((await listHn(kc)).map((h) => deleteHn(kc, h.metadata.name).catch(() => undefined)));
-    if (ctl) {
-      await waitFor('hostnetworks gone', async () => (await listHn(kc)).length === 0, 120_000).catch(() => undefined);
-      await ctl.stop();
-      if (this.currentTest?.state === 'failed') console.log(ctl.logs().slice(-6000));
-    }
-    ctl = undefined;
-  });
-
-  async function start(extra: string[] = []): Promise<void> {
-    const { cp } = await freshCluster();
-    ctl = await startController({
-      kubeconfig: cp.kubeconfig,
-      args: [
-        '--cloud-provider=aws',
-        `--cloud-region=${MOTO_REGION}`,
-        `--cloud-endpoint=${bed.proxy.endpoint}`,
-        `--route-table-ids=${bed.fx.tableIds[0]}`,
-        `--vpc-subnets=${bed.fx.vpcCidr}`,
-        '--pool-cidr=100.64.0.0/16',
-        '--resync-period=10s',
-        '--leader-elect=false',
-        '--cloud-qps=1000',
-        '--cloud-burst=1000',
-        '--log-level=info',
-        ...extra,
-      ],
-      env: { AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
-      waitLeader: true,
-    });
-  }
-
-  async function routes(): Promise<Route[]> {
-    const out = await bed.fx.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [bed.fx.tableIds[0]!] }));
-    return (out.RouteTables?.[0]?.Routes ?? []).filter((r) => r.GatewayId !== 'local');
-  }
-  /** The table's routes to ENIs, next hop as the instance (for checkInvariant's poolRoutes). */
-  async function poolRoutes(): Promise<{ destination: string; nexthop: string }[]> {
-    const instanceOf = new Map(bed.fx.hosts.map((h) => [h.eniId, h.instanceId]));
-    return (await routes()).filter((r) => r.NetworkInterfaceId).map((r) => ({ destination: r.DestinationCidrBlock!, nexthop: instanceOf.get(r.NetworkInterfaceId!) ?? r.NetworkInterfaceId! }));
-  }
-
+  before(() => ({ kc } = e2e));
 
   it(`${HOSTS} hosts through RequestLimitExceeded and 5xx: all programmed, every call bounded`, async () => {
     bed.proxy.set({ routeLimit: 1000, throttle: { ratePerSec: 40, burst: 20 } });

@@ -2,66 +2,19 @@
 // moto behind the EC2 fault proxy (test/aws/). Assertions read the proxy's call log (what the
 // controller sent) and moto's state through the SDK (what AWS would hold).
 import assert from 'node:assert/strict';
-import { CreateRouteCommand, DeleteRouteCommand, TerminateInstancesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, type Route } from '@aws-sdk/client-ec2';
+import { CreateRouteCommand, DeleteRouteCommand, TerminateInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { startController, freshCluster, type ControllerProcess } from '../helpers/controller.js';
 import { waitFor } from '../helpers/kube.js';
-import { MOTO_CREDENTIALS, MOTO_REGION } from '../helpers/moto.js';
 import { checkInvariant, cond, createHn, deleteHn, getHn, hostNetwork, isReady, listHn, patchSpec } from '../helpers/invariants.js';
-import { providerCalls, useAwsTestbed } from '../aws/testbed.js';
+import { providerCalls, useAwsE2e, useAwsTestbed } from '../aws/testbed.js';
 
 describe('e2e: controller + moto (AWS SDK, fault proxy) + real API server', function () {
   this.timeout(120_000);
   const bed = useAwsTestbed({ hosts: 3 });
+  const e2e = useAwsE2e(bed, { args: (b) => [`--security-group-id=${b.fx.securityGroupId}`, '--resync-period=3s'] });
+  const { start, routes, poolRoutes } = e2e;
   let kc: KubeConfig;
-  let ctl: ControllerProcess | undefined;
-
-  before(async () => {
-    ({ kc } = await freshCluster());
-  });
-
-  afterEach(async function () {
-    for (const h of await listHn(kc)) await deleteHn(kc, h.metadata.name).catch(() => undefined);
-    if (ctl) {
-      await waitFor('hostnetworks gone', async () => (await listHn(kc)).length === 0, 30_000).catch(() => undefined);
-      await ctl.stop();
-      if (this.currentTest?.state === 'failed') console.log(ctl.logs().slice(-6000));
-    }
-    ctl = undefined;
-  });
-
-  async function start(extra: string[] = []): Promise<ControllerProcess> {
-    const { cp } = await freshCluster();
-    ctl = await startController({
-      kubeconfig: cp.kubeconfig,
-      args: [
-        '--cloud-provider=aws',
-        `--cloud-region=${MOTO_REGION}`,
-        `--cloud-endpoint=${bed.proxy.endpoint}`,
-        `--route-table-ids=${bed.fx.tableIds[0]}`,
-        `--security-group-id=${bed.fx.securityGroupId}`,
-        `--vpc-subnets=${bed.fx.vpcCidr}`,
-        '--pool-cidr=100.64.0.0/16',
-        '--resync-period=3s',
-        '--leader-elect=false',
-        ...extra,
-      ],
-      env: { AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
-      waitLeader: true,
-    });
-    return ctl;
-  }
-
-  async function routes(): Promise<Route[]> {
-    const out = await bed.fx.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [bed.fx.tableIds[0]!] }));
-    return (out.RouteTables?.[0]?.Routes ?? []).filter((r) => r.GatewayId !== 'local');
-  }
-  /** The table's routes to ENIs, next hop as the instance (for checkInvariant's poolRoutes). */
-  async function poolRoutes(): Promise<{ destination: string; nexthop: string }[]> {
-    const instanceOf = new Map(bed.fx.hosts.map((h) => [h.eniId, h.instanceId]));
-    return (await routes()).filter((r) => r.NetworkInterfaceId).map((r) => ({ destination: r.DestinationCidrBlock!, nexthop: instanceOf.get(r.NetworkInterfaceId!) ?? r.NetworkInterfaceId! }));
-  }
-
+  before(() => ({ kc } = e2e));
 
   async function seed(): Promise<void> {
     const [a, b] = bed.fx.hosts;
@@ -162,8 +115,7 @@ describe('e2e: controller + moto (AWS SDK, fault proxy) + real API server', func
   it('a restart with everything converged costs reads only', async () => {
     await start();
     await seed();
-    await ctl!.stop();
-    ctl = undefined;
+    await e2e.stopController();
     const since = providerCalls(bed).length;
     await start();
     await waitFor('a route table read after the restart', async () => providerCalls(bed).slice(since).some((x) => x.operation === 'DescribeRouteTables'), 30_000, 100);

@@ -4,37 +4,23 @@
 // of any kind is made but the (local, empty) list of route tables. No cloud, no cloud flag.
 import assert from 'node:assert/strict';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { freshCluster, startController, type ControllerProcess } from '../helpers/controller.js';
+import { useHostNetworkApi } from '../helpers/hostnetwork-api.js';
 import { waitFor } from '../helpers/kube.js';
 import { HN, cond, hostNetwork, isReady, readLedger } from '../helpers/invariants.js';
-import type { HostNetwork } from '../../controller/api/types.js';
 import { ConditionWriter } from '../../agent/status.js';
 
 const INSTALLATION = 'direct-it';
 
 describe('integration: the controller with --cloud-provider=none', function () {
   this.timeout(120_000);
+  const fx = useHostNetworkApi();
+  const { get } = fx;
   let kc: KubeConfig;
   let api: CustomObjectsApi;
-  let kubeconfig = '';
-  let ctl: ControllerProcess | undefined;
-
-  before(async () => {
-    const f = await freshCluster();
-    kc = f.kc;
-    kubeconfig = f.cp.kubeconfig;
-    api = kc.makeApiClient(CustomObjectsApi);
-  });
-
-  after(async () => {
-    await ctl?.stop();
-  });
-
-  const get = async (name: string): Promise<HostNetwork> => (await api.getClusterCustomObject({ ...HN, name })) as HostNetwork;
+  before(() => ({ kc, api } = fx));
 
   it("allocates and records the block, NIC NotApplicable, Ready follows HostConfigured, no cloud call", async () => {
-    ctl = await startController({
-      kubeconfig,
+    const ctl = await fx.startController({
       args: ['--cloud-provider=none', `--installation-id=${INSTALLATION}`, '--leader-elect=false', '--resync-period=30s'],
       // Nothing of a cloud in the environment either: the helper's defaults are for Huawei.
       env: { HUAWEICLOUD_SDK_AK: '', HUAWEICLOUD_SDK_SK: '' },

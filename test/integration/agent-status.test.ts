@@ -4,37 +4,24 @@
 // read) keeps it, and the agent's apply leaves the controller's conditions alone.
 import assert from 'node:assert/strict';
 import { CustomObjectsApi, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { freshCluster, startController, type ControllerProcess } from '../helpers/controller.js';
+import { useHostNetworkApi } from '../helpers/hostnetwork-api.js';
 import { waitFor } from '../helpers/kube.js';
 import { ECS1, ECS2, HN, cond, hostNetwork, isReady } from '../helpers/invariants.js';
-import type { HostNetwork } from '../../controller/api/types.js';
 import { ConditionWriter, FIELD_MANAGER } from '../../agent/status.js';
 
 describe('integration: HostConfigured (agent, server-side apply) and the controller\'s status', function () {
   this.timeout(120_000);
+  const fx = useHostNetworkApi();
+  const { get } = fx;
   let kc: KubeConfig;
   let api: CustomObjectsApi;
-  let kubeconfig = '';
-  let ctl: ControllerProcess | undefined;
-
-  before(async () => {
-    const f = await freshCluster();
-    kc = f.kc;
-    kubeconfig = f.cp.kubeconfig;
-    api = kc.makeApiClient(CustomObjectsApi);
-  });
-
-  after(async () => {
-    await ctl?.stop();
-  });
-
-  const get = async (name: string): Promise<HostNetwork> => (await api.getClusterCustomObject({ ...HN, name })) as HostNetwork;
+  before(() => ({ kc, api } = fx));
 
   it("the controller's status write keeps the agent's condition; the agent's apply keeps the controller's; Ready waits for the agent", async () => {
     await api.createClusterCustomObject({ ...HN, body: hostNetwork('st-1', { instanceID: ECS1, podCIDR: '10.0.7.0/24' }) });
     const writer = new ConditionWriter(kc);
     assert.ok(await writer.write(await get('st-1'), { status: 'False', reason: 'NetworkConflict', message: 'Docker network "other" overlaps the block' }));
-    ctl = await startController({ kubeconfig, args: ['--cloud-provider=memory', '--leader-elect=false', '--resync-period=30s'], waitLeader: true });
+    await fx.startController({ args: ['--cloud-provider=memory', '--leader-elect=false', '--resync-period=30s'], waitLeader: true });
     const routed = await waitFor('st-1 routed', async () => {
       const hn = await get('st-1');
       return cond(hn, 'RouteProgrammed')?.status === 'True' && hn.status?.observedGeneration === hn.metadata.generation ? hn : undefined;

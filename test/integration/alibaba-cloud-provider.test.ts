@@ -13,7 +13,8 @@ import { isFencedError, WriteFence } from '../../controller/provider/fence.js';
 import type { CloudError } from '../../controller/provider/errors.js';
 import type { TokenBucket } from '../../controller/provider/ratelimit.js';
 import type { RouteSpec } from '../../controller/provider/provider.js';
-import { ALI_SEED, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
+import { ALI_SEED, type AliEmulator } from '../emulator/alibaba/server.js';
+import { useAliEmulator } from '../helpers/alibaba.js';
 import { waitFor } from '../helpers/kube.js';
 
 const RT = ALI_SEED.routeTableId;
@@ -25,21 +26,12 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const specs = (n: number, hop: string = I1): RouteSpec[] => Array.from({ length: n }, (_, i) => ({ destination: `10.0.${i}.0/24`, nexthop: hop, description: `hostnet:it:node-${i}` }));
 
 describe('alibaba CloudProvider against the emulator (real SDK)', function () {
+  const bed = useAliEmulator({ entryDelayMs: 50 }, 'hostnet-ali-cp-');
   let em: AliEmulator;
   let dir: string;
   let fence: WriteFence;
   let provider: AlibabaCloudProvider;
-
-  before(async () => {
-    em = await startAliEmulator({ entryDelayMs: 50 });
-    dir = await mkdtemp(join(tmpdir(), 'hostnet-ali-cp-'));
-    await writeFile(join(dir, 'access-key-id'), ALI_SEED.accessKeyId);
-    await writeFile(join(dir, 'access-key-secret'), ALI_SEED.accessKeySecret);
-  });
-  after(async () => {
-    await em.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  before(() => ({ em, dir } = bed));
   beforeEach(() => {
     em.reset();
     fence = new WriteFence();

@@ -8,6 +8,7 @@ import { AlibabaRouteEntries, type WantedEntry } from '../../controller/provider
 import { createAlibabaClients } from '../../controller/provider/alibaba/client.js';
 import { ensurePoolIngress } from '../../controller/provider/alibaba/security-group.js';
 import { ALI_SEED, aliSeedState, startAliEmulator, type AliEmulator } from '../emulator/alibaba/server.js';
+import { useAliEmulator } from '../helpers/alibaba.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,21 +23,12 @@ const wanted = (n: number, hop: string = I1): WantedEntry[] =>
   Array.from({ length: n }, (_, i) => ({ routeTableId: RT, destination: `172.${16 + Math.floor(i / 250)}.${i % 250}.0/24`, instanceId: hop, name: 'hostnet-controller', description: 'hostnet inst=test host=h' + i }));
 
 describe('alibaba provider entries against the emulator (real SDK)', function () {
+  const bed = useAliEmulator({ entryDelayMs: 50 }, 'hostnet-ali-it-');
   let em: AliEmulator;
   let dir: string;
   let entries: AlibabaRouteEntries;
   let fenced = 0;
-
-  before(async () => {
-    em = await startAliEmulator({ entryDelayMs: 50 });
-    dir = await mkdtemp(join(tmpdir(), 'hostnet-ali-it-'));
-    await writeFile(join(dir, 'access-key-id'), ALI_SEED.accessKeyId);
-    await writeFile(join(dir, 'access-key-secret'), ALI_SEED.accessKeySecret);
-  });
-  after(async () => {
-    await em.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  before(() => ({ em, dir } = bed));
   beforeEach(() => {
     em.reset();
     fenced = 0;

@@ -4,13 +4,13 @@
 // with the documented policy. A new call without its action in the docs fails here.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAlibabaClients } from '../../controller/provider/alibaba/client.js';
 import { AlibabaCloudProvider } from '../../controller/provider/alibaba/provider.js';
 import { ACTIONS, ECS_VERSION } from '../emulator/alibaba/api.js';
 import { ALI_SEED, startAliEmulator } from '../emulator/alibaba/server.js';
+import { aliCredentialsDir } from '../helpers/alibaba.js';
 import { repoRoot, waitFor } from '../helpers/kube.js';
 
 function documentedActions(): string[] {
@@ -26,10 +26,8 @@ describe('alibaba RAM policy in docs/operations.md', function () {
 
   it('lists exactly the actions the provider calls, each under its product', async () => {
     const em = await startAliEmulator({ entryDelayMs: 20 });
-    const dir = await mkdtemp(join(tmpdir(), 'hostnet-ali-ram-'));
+    const dir = await aliCredentialsDir('hostnet-ali-ram-');
     try {
-      await writeFile(join(dir, 'access-key-id'), ALI_SEED.accessKeyId);
-      await writeFile(join(dir, 'access-key-secret'), ALI_SEED.accessKeySecret);
       const cfg = { regionId: ALI_SEED.regionId, vpcEndpoint: em.endpoint, ecsEndpoint: em.endpoint, protocol: 'http' as const, credentialsDir: dir, vpcId: ALI_SEED.vpcId };
       const fast = { initialMs: 10, maxMs: 100, maxAttempts: 40 };
       const p = new AlibabaCloudProvider(cfg, { debug() {}, info() {}, warn() {}, error() {} }, { clients: createAlibabaClients(cfg), writeRetry: fast, availablePoll: fast });

@@ -2,9 +2,9 @@
 // answers the real SDK with the seed topology, stops cleanly on SIGTERM).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as $Vpc from '@alicloud/vpc20160428';
+import { startTsCli, type CliProcess } from '../helpers/cli-process.js';
 import { parseAliArgs } from '../emulator/alibaba/main.js';
 import { aliVpcClient } from '../emulator/alibaba/sdk.js';
 import { ALI_SEED } from '../emulator/alibaba/seed.js';
@@ -28,27 +28,7 @@ describe('alibaba emulator command line', () => {
   describe('process', function () {
     this.timeout(30000);
 
-    function run(args: string[]): { out: () => string; exit: Promise<number | null>; kill: () => void; waitLine: (re: RegExp) => Promise<string> } {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      return {
-        out: () => out,
-        exit,
-        kill: () => child.kill('SIGTERM'),
-        waitLine: async (re) => {
-          const deadline = Date.now() + 25000;
-          for (;;) {
-            const line = out.split('\n').find((l) => re.test(l));
-            if (line !== undefined) return line;
-            if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no line matching ${re}; output: ${out}`);
-            await new Promise((r) => setTimeout(r, 25));
-          }
-        },
-      };
-    }
+    const run = (args: string[]): CliProcess => startTsCli(MAIN, args, 25_000);
 
     it('--seed: prints its URL, serves the seed table to the SDK, exits 0 on SIGTERM', async () => {
       const proc = run(['--port', '0', '--seed']);

@@ -3,13 +3,11 @@
 // credential files.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { backoffDelayMs, pollUntil, retry, WRITE_RETRY } from '../../controller/provider/alibaba/backoff.js';
 import { batches, PerVpcSerializer } from '../../controller/provider/alibaba/batch.js';
 import { createAlibabaClients, loadStaticCredentials } from '../../controller/provider/alibaba/client.js';
 import { failedEntryError, kindOfCode, toCloudError } from '../../controller/provider/alibaba/errors.js';
+import { useTempDir, writeAliCredentials } from '../helpers/alibaba.js';
 
 describe('alibaba provider: errors', () => {
   it('classifies the SDK error by its code, then its status', () => {
@@ -114,16 +112,13 @@ describe('alibaba provider: batching and backoff', () => {
 });
 
 describe('alibaba provider: credentials', () => {
+  const tmp = useTempDir('hostnet-ali-');
   let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hostnet-ali-'));
-  });
-  after(async () => rm(dir, { recursive: true, force: true }));
+  before(() => (dir = tmp.path));
 
   it('reads the Secret files, names a missing one, and describes them without the secret', async () => {
     assert.throws(() => loadStaticCredentials(dir), /lacks access-key-id and access-key-secret/);
-    await writeFile(join(dir, 'access-key-id'), 'LTAI5tTESTACCESSKEYID01\n');
-    await writeFile(join(dir, 'access-key-secret'), 'TESTSECRETabcdefghijklmnopqrstu\n');
+    await writeAliCredentials(dir, 'LTAI5tTESTACCESSKEYID01\n', 'TESTSECRETabcdefghijklmnopqrstu\n');
     assert.deepEqual(loadStaticCredentials(dir), { accessKeyId: 'LTAI5tTESTACCESSKEYID01', accessKeySecret: 'TESTSECRETabcdefghijklmnopqrstu' });
     const clients = createAlibabaClients({ regionId: 'eu-central-1', credentialsDir: dir, vpcEndpoint: '127.0.0.1:1', protocol: 'http' });
     assert.equal(clients.credentialsSource, `AccessKey LTAI****01 from ${dir}`);

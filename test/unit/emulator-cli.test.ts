@@ -2,11 +2,11 @@
 // process itself (prints its URL, serves, stops cleanly on SIGTERM).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTsCli, type CliProcess } from '../helpers/cli-process.js';
 import { loadStateFile, normalizeStateInit } from '../emulator/config.js';
 import { parseArgs, toEmulatorOptions } from '../emulator/main.js';
 import { SEED, seedState } from '../emulator/seed.js';
@@ -146,27 +146,7 @@ describe('emulator command line', () => {
   describe('process', function () {
     this.timeout(30000);
 
-    function run(args: string[]): { lines: () => string[]; exit: Promise<number | null>; kill: () => void; waitLine: (re: RegExp) => Promise<string> } {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      return {
-        lines: () => out.split('\n').filter((l) => l !== ''),
-        exit,
-        kill: () => child.kill('SIGTERM'),
-        waitLine: async (re) => {
-          const deadline = Date.now() + 20000;
-          for (;;) {
-            const line = out.split('\n').find((l) => re.test(l));
-            if (line !== undefined) return line;
-            if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no line matching ${re}; output: ${out}`);
-            await new Promise((r) => setTimeout(r, 25));
-          }
-        },
-      };
-    }
+    const run = (args: string[]): CliProcess => startTsCli(MAIN, args, 20_000);
 
     it('prints its URL, serves, and exits 0 on SIGTERM', async () => {
       const proc = run(['--port', '0', '--seed']);

@@ -1,63 +1,32 @@
 // The Alibaba emulator's control API under /_admin/, in the Huawei emulator's style: look at the
 // emulated account, change it behind the controller's back (a person in the console), inject
 // faults, read the call log. No signature; loopback only. Errors are {"error":{"code","message"}}.
+// Health, state, calls, faults, throttle and reset are the emulators' shared endpoints
+// (../common/admin.ts); here are the Alibaba model's own: entries, instances, accounts, quota
+// and timing.
 
-import type { FaultSpec } from '../faults.js';
+import { AdminError, num, object, ok, serveAdmin, str, type AdminResult, type CloudAdmin } from '../common/admin.js';
 import { AliError } from './errors.js';
 import type { AliEmulator } from './server.js';
 
-export interface AdminResult {
-  status: number;
-  body: unknown;
-}
+export type { AdminResult };
 
-class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function object(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError(400, 'The body must be a JSON object.');
-  return body as Record<string, unknown>;
-}
-
-function str(o: Record<string, unknown>, key: string, required: true): string;
-function str(o: Record<string, unknown>, key: string, required?: false): string | undefined;
-function str(o: Record<string, unknown>, key: string, required = false): string | undefined {
-  const v = o[key];
-  if (v === undefined && !required) return undefined;
-  if (typeof v !== 'string') throw new AdminError(400, `${key} must be a string.`);
-  return v;
-}
-
-function num(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new AdminError(400, `${key} must be a number.`);
-  return v;
-}
-
-const ok = (body: unknown = { ok: true }, status = 200): AdminResult => ({ status, body });
+const ALIBABA_ADMIN: CloudAdmin<AliEmulator, URLSearchParams> = {
+  route,
+  snapshot: (em) => em.state.snapshot(),
+  since: (query) => {
+    const since = Number(query.get('since') ?? '0');
+    if (!Number.isInteger(since) || since < 0) throw new AdminError(400, 'since must be a non-negative integer.');
+    return since;
+  },
+  apiError: (e) => (e instanceof AliError ? e : undefined),
+};
 
 export function handleAliAdmin(em: AliEmulator, method: string, path: string, query: URLSearchParams, body: unknown): AdminResult {
-  try {
-    return route(em, method, path.replace(/\/+$/, ''), query, body);
-  } catch (e) {
-    if (e instanceof AdminError) {
-      const code = e.status === 404 ? 'ADMIN.NotFound' : e.status === 405 ? 'ADMIN.MethodNotAllowed' : 'ADMIN.BadRequest';
-      return { status: e.status, body: { error: { code, message: e.message } } };
-    }
-    if (e instanceof AliError) return { status: e.status, body: { error: { code: e.code, message: e.message } } };
-    if (e instanceof RangeError || e instanceof TypeError) return { status: 400, body: { error: { code: 'ADMIN.BadRequest', message: e.message } } };
-    throw e;
-  }
+  return serveAdmin(ALIBABA_ADMIN, em, method, path, query, body);
 }
 
-function route(em: AliEmulator, method: string, p: string, query: URLSearchParams, body: unknown): AdminResult {
+function route(em: AliEmulator, method: string, p: string, query: URLSearchParams, body: unknown): AdminResult | undefined {
   const entries = /^\/_admin\/routetables\/([^/]+)\/entries$/.exec(p);
   if (entries) {
     const tableId = decodeURIComponent(entries[1]!);
@@ -110,26 +79,6 @@ function route(em: AliEmulator, method: string, p: string, query: URLSearchParam
     return ok();
   }
   switch (`${method} ${p}`) {
-    case 'GET /_admin/health':
-      return ok({ ok: true, url: em.url });
-    case 'GET /_admin/state':
-      return ok(em.state.snapshot());
-    case 'GET /_admin/calls': {
-      const since = Number(query.get('since') ?? '0');
-      if (!Number.isInteger(since) || since < 0) throw new AdminError(400, 'since must be a non-negative integer.');
-      return ok({ calls: em.callsSince(since, query.get('operation') ?? undefined), lastSeq: em.lastSeq });
-    }
-    case 'DELETE /_admin/calls':
-      em.clearCalls();
-      return ok();
-    case 'GET /_admin/faults':
-      return ok(em.faults.current());
-    case 'POST /_admin/faults':
-      em.faults.set(object(body) as FaultSpec);
-      return ok(em.faults.current());
-    case 'DELETE /_admin/faults':
-      em.faults.clear();
-      return ok(em.faults.current());
     case 'POST /_admin/quota': {
       const n = num(object(body), 'customEntriesPerTable');
       if (n !== undefined) em.state.setQuota(n);
@@ -140,20 +89,11 @@ function route(em: AliEmulator, method: string, p: string, query: URLSearchParam
       if (n !== undefined) em.state.setEntryDelay(n);
       return ok({ entryDelayMs: em.state.entryDelayMs });
     }
-    case 'POST /_admin/throttle': {
-      const o = object(body);
-      const writesPerSecond = num(o, 'writesPerSecond');
-      const readsPerSecond = num(o, 'readsPerSecond');
-      return ok(em.setThrottle({ ...(writesPerSecond !== undefined ? { writesPerSecond } : {}), ...(readsPerSecond !== undefined ? { readsPerSecond } : {}) }));
-    }
     case 'POST /_admin/instances': {
       const o = object(body);
       const name = str(o, 'name');
       return ok(em.state.addInstance({ id: str(o, 'id', true), vswitchId: str(o, 'vswitchId', true), ip: str(o, 'ip', true), ...(name !== undefined ? { name } : {}) }), 201);
     }
-    case 'POST /_admin/reset':
-      em.reset();
-      return ok();
   }
-  throw new AdminError(404, `No admin endpoint ${method} ${p}.`);
+  return undefined;
 }

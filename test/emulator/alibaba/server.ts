@@ -5,16 +5,15 @@
 //   latency -> action lookup -> signature / AccessKey / clock / nonce / RAM -> per-AK throttle
 //   (Throttling.User) -> injected fault -> the VPC model -> JSON with RequestId
 // and is recorded in the call log. The machinery (faults, call log, token buckets, HTTP
-// plumbing) is the Huawei emulator's, shared.
+// plumbing, answering through a fault) is shared with the Huawei emulator (../common/).
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CallLog, type CallRecord } from '../calllog.js';
-import { holdResponse, isLoopback, readBody, sleep } from '../common/http.js';
-import { FaultControl, type BadBodyKind } from '../faults.js';
-import { Throttle, type ThrottleLimits } from '../throttle.js';
+import type { CallRecord } from '../calllog.js';
+import { garbledText, paddingItems, type GarbledForms } from '../common/bad-body.js';
+import { sleep } from '../common/http.js';
+import { EmulatorMachinery, type CommonEmulatorOptions, type EmulatorControl, isAdminPath, listenEmulator, readRequest, sendText, serveAdminRequest } from '../common/server.js';
 import { handleAliAdmin } from './admin.js';
 import { findAction, Params } from './api.js';
 import { AliAuthenticator, DEFAULT_ALI_AUTH } from './auth.js';
@@ -33,142 +32,60 @@ export interface AliCallRecord extends CallRecord {
   failed?: number;
 }
 
-export interface AliEmulatorOptions {
-  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
-  port?: number;
+/**
+ * The emulator's options (../common/server.ts has the ones every emulator takes). Writes are every
+ * action but Describe*, reads the Describe* calls; the clock also drives the x-acs-date window and
+ * the entries' states; routeQuota counts custom entries.
+ */
+export interface AliEmulatorOptions extends CommonEmulatorOptions {
   /** The account to emulate; default aliSeedState(). */
   state?: AliStateInit;
   /** How long entries stay Pending (and the VPC busy) after a route write; default 200 ms. */
   entryDelayMs?: number;
-  latencyMs?: number;
-  jitterMs?: number;
-  /** Per-AccessKey rate limit of writes (every action but Describe*), calls/s; 0 = unlimited. */
-  writesPerSecond?: number;
-  /** Per-AccessKey rate limit of Describe* calls; 0 = unlimited. */
-  readsPerSecond?: number;
-  /** Custom entries per route table; default the state's, else 200. */
-  routeQuota?: number;
-  /** Server clock (x-acs-date window, entry states, throttling); default real time. */
-  clock?: () => Date;
-  /** Allowed x-acs-date distance from the clock; default 15 min. */
-  maxClockSkewMs?: number;
-  log?: boolean;
-  random?: () => number;
 }
 
-export interface AliEmulator {
-  readonly url: string;
+export interface AliEmulator extends EmulatorControl<AliCallRecord> {
   /** host:port, what the SDK's `endpoint` takes. */
   readonly endpoint: string;
-  readonly port: number;
   readonly state: AliState;
-  readonly calls: AliCallRecord[];
-  readonly faults: FaultControl;
-  readonly lastSeq: number;
-  callsSince(seq: number, operation?: string): AliCallRecord[];
-  clearCalls(): void;
-  setThrottle(limits: Partial<ThrottleLimits>): ThrottleLimits;
   /** Back to the initial state; clears calls, faults, nonces and throttle changes. */
   reset(): void;
-  close(): Promise<void>;
 }
 
 const JSON_TYPE = 'application/json;charset=utf-8';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  sendText(res, status, JSON_TYPE, JSON.stringify(body));
 }
 
-/** A garbled 2xx answer for the badBody fault; our guesses at a broken path, as for Huawei. */
-function badBodyText(kind: BadBodyKind, body: unknown, bytes: number): string {
-  const real = JSON.stringify(body);
-  switch (kind) {
-    case 'invalidJson':
-      return '<html><head><title>502 Bad Gateway</title></head><body>Tengine</body></html>';
-    case 'empty':
-      return '';
-    case 'wrongShape':
-      return JSON.stringify({ RequestId: 'garbled' });
-    case 'truncated':
-      return real.slice(0, Math.floor(real.length / 2));
-    case 'oversized': {
-      const pad = '"' + 'x'.repeat(200) + '"';
-      const count = Math.max(1, Math.floor((bytes - real.length) / (pad.length + 1)));
-      return `${real.slice(0, -1)},"Padding":[${new Array<string>(count).fill(pad).join(',')}]}`;
-    }
-  }
-}
+/** Alibaba's forms of the badBody fault's garbled 2xx answers; our guesses at a broken path, as for Huawei. */
+const ALIBABA_GARBLED: GarbledForms = {
+  invalidJson: '<html><head><title>502 Bad Gateway</title></head><body>Tengine</body></html>',
+  wrongShape: { RequestId: 'garbled' },
+  oversized: (real, bytes) => `${real.slice(0, -1)},"Padding":[${paddingItems(real, bytes, '"' + 'x'.repeat(200) + '"')}]}`,
+};
 
-class AliEmulatorImpl implements AliEmulator {
+class AliEmulatorImpl extends EmulatorMachinery<AliCallRecord> implements AliEmulator {
   readonly state: AliState;
-  readonly faults: FaultControl;
-  private readonly log = new CallLog<AliCallRecord>();
   private readonly auth: AliAuthenticator;
-  private readonly throttle: Throttle;
-  private readonly clock: () => Date;
-  private readonly held = new Set<() => void>();
-  url = '';
   endpoint = '';
-  port = 0;
 
   constructor(
-    private readonly http: HttpServer,
+    http: HttpServer,
     private readonly opts: AliEmulatorOptions,
   ) {
-    this.clock = opts.clock ?? (() => new Date());
+    super(http, opts);
     const nowMs = (): number => this.clock().getTime();
     const init = opts.state ?? aliSeedState();
     this.state = new AliState(opts.routeQuota !== undefined ? { ...init, customEntriesPerTable: opts.routeQuota } : init, nowMs, opts.entryDelayMs ?? 200);
-    this.faults = new FaultControl({ latencyMs: opts.latencyMs ?? 0, jitterMs: opts.jitterMs ?? 0 }, opts.random);
     this.auth = new AliAuthenticator(this.state, nowMs, { maxSkewMs: opts.maxClockSkewMs ?? DEFAULT_ALI_AUTH.maxSkewMs });
-    this.throttle = new Throttle(this.baseLimits(), nowMs);
-  }
-
-  private baseLimits(): ThrottleLimits {
-    return { writesPerSecond: this.opts.writesPerSecond ?? 0, readsPerSecond: this.opts.readsPerSecond ?? 0 };
-  }
-
-  get calls(): AliCallRecord[] {
-    return this.log.records;
-  }
-
-  get lastSeq(): number {
-    return this.log.lastSeq;
-  }
-
-  callsSince(seq: number, operation?: string): AliCallRecord[] {
-    return this.log.since(seq, operation);
-  }
-
-  clearCalls(): void {
-    this.log.clear();
-  }
-
-  setThrottle(limits: Partial<ThrottleLimits>): ThrottleLimits {
-    this.throttle.set(limits);
-    return this.throttle.limits;
   }
 
   reset(): void {
     this.state.reset();
     this.state.setEntryDelay(this.opts.entryDelayMs ?? 200);
-    this.log.clear();
-    this.faults.clear();
+    this.resetMachinery();
     this.auth.reset();
-    this.throttle.set(this.baseLimits());
-    this.throttle.reset();
-  }
-
-  async close(): Promise<void> {
-    for (const release of this.held) release();
-    this.held.clear();
-    await new Promise<void>((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-    });
   }
 
   private hostId(version: string | undefined): string {
@@ -189,31 +106,11 @@ class AliEmulatorImpl implements AliEmulator {
     // Alibaba's request ids are upper-case UUIDs.
     const hex = randomBytes(16).toString('hex').toUpperCase();
     const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-    const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const rawPath = q < 0 ? target : target.slice(0, q);
-    const rawQuery = q < 0 ? '' : target.slice(q + 1);
-    const method = (req.method ?? 'GET').toUpperCase();
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch {
-      return;
-    }
-    if (rawPath === '/_admin' || rawPath.startsWith('/_admin/')) {
-      if (!isLoopback(req.socket.remoteAddress)) {
-        sendJson(res, 403, { error: { code: 'ADMIN.Forbidden', message: 'The admin API only answers loopback clients.' } });
-        return;
-      }
-      let parsed: unknown;
-      try {
-        parsed = body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
-      } catch {
-        sendJson(res, 400, { error: { code: 'ADMIN.BadRequest', message: 'The body is not valid JSON.' } });
-        return;
-      }
-      const result = handleAliAdmin(this, method, rawPath, new URLSearchParams(rawQuery), parsed);
-      sendJson(res, result.status, result.body);
+    const request = await readRequest(req);
+    if (!request) return; // the client went away mid-request
+    const { method, rawPath, rawQuery, body } = request;
+    if (isAdminPath(rawPath)) {
+      serveAdminRequest(req, res, body, sendJson, (b) => (b.length === 0 ? undefined : JSON.parse(b.toString('utf8'))), (parsed) => handleAliAdmin(this, method, rawPath, new URLSearchParams(rawQuery), parsed));
       return;
     }
     await this.handleApi(req, res, { method, rawPath, rawQuery, body, requestId });
@@ -230,24 +127,11 @@ class AliEmulatorImpl implements AliEmulator {
     const version = typeof req.headers['x-acs-version'] === 'string' ? req.headers['x-acs-version'] : undefined;
     const action = findAction(actionName, version);
     const ak = AliAuthenticator.accessKeyOf(wire);
-    const entry: Omit<AliCallRecord, 'seq'> = {
-      time: this.clock().toISOString(),
-      operation: action?.name ?? actionName ?? 'Unknown',
-      method: call.method,
-      path: call.rawPath,
-      status: 0,
-      latencyMs: 0,
-      throttled: false,
-      requestId: call.requestId,
-      ...(ak !== undefined ? { ak } : {}),
-    };
-    const finish = (status: number, code?: string): void => {
-      entry.status = status;
-      if (code !== undefined) entry.code = code;
-      entry.latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      const record = this.log.add(entry);
-      if (this.opts.log) console.log(`${record.time} ${record.operation} -> ${status}${code ? ` ${code}` : ''} ${record.latencyMs}ms`);
-    };
+    const { entry, finish } = this.beginCall(
+      started,
+      { operation: action?.name ?? actionName ?? 'Unknown', method: call.method, path: call.rawPath, requestId: call.requestId, ak },
+      (r) => `${r.time} ${r.operation} -> ${r.status}${r.code ? ` ${r.code}` : ''} ${r.latencyMs}ms`,
+    );
     const fail = (err: AliError): void => {
       sendJson(res, err.status, this.errorBody(err, call.requestId, version));
       finish(err.status, err.code);
@@ -275,52 +159,18 @@ class AliEmulatorImpl implements AliEmulator {
       if (action.name === 'CreateRouteEntries' || action.name === 'DeleteRouteEntries') {
         entry.entries = countEntries(call.rawQuery);
       }
-      const quietly = (): Record<string, unknown> | undefined => {
-        try {
-          return run();
-        } catch {
-          return undefined;
-        }
-      };
-      const fault = this.faults.decide(action.name);
-      switch (fault.kind) {
-        case 'reset':
-          entry.fault = 'reset';
-          if (fault.apply) quietly();
-          req.socket.destroy();
-          finish(0);
-          return;
-        case 'timeout': {
-          entry.fault = 'timeout';
-          const applied = fault.apply ? quietly() : undefined;
-          await holdResponse(res, fault.ms, this.held);
-          if (res.destroyed || fault.ms === undefined) {
-            finish(0);
-            return;
-          }
-          sendJson(res, 200, applied ?? run());
-          finish(200);
-          return;
-        }
-        case 'fail':
-          entry.fault = fault.source;
-          throw injectedAliError(fault.status, fault.code, fault.message);
-        case 'badBody': {
-          entry.fault = `badBody:${fault.body}`;
-          const result = fault.apply || !action.write ? run() : { RequestId: call.requestId };
-          const text = badBodyText(fault.body, result, fault.bytes);
-          if (!res.headersSent && !res.destroyed) {
-            res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
-            res.end(text);
-          }
-          finish(200);
-          return;
-        }
-        case 'none':
-          break;
-      }
-      sendJson(res, 200, run());
-      finish(200);
+      await this.answerThroughFault(this.faults.decide(action.name), req, res, {
+        entry,
+        finish,
+        run,
+        send: (answer) => {
+          sendJson(res, 200, answer);
+          return 200;
+        },
+        garble: (kind, bytes, apply) => ({ status: 200, text: garbledText(kind, apply || !action.write ? run() : { RequestId: call.requestId }, bytes, ALIBABA_GARBLED) }),
+        contentType: JSON_TYPE,
+        injected: injectedAliError,
+      });
     } catch (e) {
       if (e instanceof AliError) {
         fail(e);
@@ -345,20 +195,9 @@ function countEntries(rawQuery: string): number {
 export async function startAliEmulator(opts: AliEmulatorOptions = {}): Promise<AliEmulator> {
   const http = createServer();
   const emulator = new AliEmulatorImpl(http, opts);
-  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    emulator.handle(req, res).catch((e: unknown) => {
-      console.error('alibaba emulator: unhandled error', e);
-      if (!res.headersSent) sendJson(res, 500, { Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.' });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, '127.0.0.1', () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
+  const port = await listenEmulator(http, (req, res) => emulator.handle(req, res), { port: opts.port, host: '127.0.0.1', name: 'alibaba emulator' }, (res) =>
+    sendJson(res, 500, { Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.' }),
+  );
   emulator.port = port;
   emulator.endpoint = `127.0.0.1:${port}`;
   emulator.url = `http://127.0.0.1:${port}`;
