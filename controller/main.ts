@@ -14,7 +14,7 @@ import { createLogger } from './logger.js';
 import { Metrics, VERSION } from './metrics.js';
 import { createProvider } from './provider/factory.js';
 import { WriteFence } from './provider/fence.js';
-import { instrument } from './provider/instrumented.js';
+import { fenceHooks, instrument } from './provider/instrumented.js';
 
 function loadKubeConfig(config: Config): KubeConfig {
   const kc = new KubeConfig();
@@ -48,10 +48,7 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel, config.logFormat);
   const metrics = new Metrics();
   // Every cloud write passes it (see provider/fence.ts); refusals are logged once per episode.
-  const fence = new WriteFence({
-    onFirstRefusal: (operation, why) => log.warn('cloud write not sent', { operation, reason: why }),
-    onRefused: (operation) => metrics.cloudWritesFenced.inc({ operation }),
-  });
+  const fence = new WriteFence(fenceHooks(metrics, log, config.cloudProvider));
   let provider;
   let kc;
   let installationSource;

@@ -46,8 +46,8 @@ export class Metrics {
   readonly cloudThrottled = new Counter({ name: 'hostnet_cloud_throttled_total', help: 'Cloud API requests refused by throttling, by provider and operation.', labelNames: ['provider', 'operation'], registers: [this.registry] });
   readonly cloudWritesFenced = new Counter({
     name: 'hostnet_cloud_writes_fenced_total',
-    help: 'Cloud writes not sent because this replica was stopping or had not renewed its leader lease within the renew deadline.',
-    labelNames: ['operation'],
+    help: 'Cloud writes not sent because this replica was stopping or had not renewed its leader lease within the renew deadline, by provider and operation (routes.apply, routes.write, nic.ensure, securityGroup.ensure, ...).',
+    labelNames: ['provider', 'operation'],
     registers: [this.registry],
   });
   readonly cloudRetries = new Counter({ name: 'hostnet_cloud_retries_total', help: 'Cloud API calls repeated after a retryable failure, by provider and operation.', labelNames: ['provider', 'operation'], registers: [this.registry] });

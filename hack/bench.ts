@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { installCrd, repoRoot } from '../test/helpers/kube.js';
 import { silenceSdkLogs } from '../test/emulator/sdk.js';
-import { AWS_MAX_SIZE, benchAws, formatAwsRows, takeProvidersFlag } from './bench/aws.js';
+import { formatAwsRows, type AwsBenchRow } from './bench/aws.js';
 import { BenchKube, Tracker } from './bench/kube.js';
-import { HELP, estimate, parseOptions, type BenchOptions } from './bench/options.js';
+import { AWS_MAX_SIZE, HELP, estimate, parseOptions, type BenchOptions } from './bench/options.js';
 import { SizeRun, type ScenarioResult } from './bench/scenarios.js';
 import { allocatorTable, callsTable, machine, markdown, textTable } from './bench/report.js';
 import type { AllocatorResult } from './bench/allocator.js';
@@ -76,8 +76,10 @@ interface Output {
   assumptions: string[];
   controlPlane: { apiserverCpuSeconds?: number; etcdCpuSeconds?: number; benchCpuSeconds: number };
   allocator?: AllocatorResult;
-  /** The Alibaba provider's cold start of one table at N = 100 and 1,000 (hack/bench/alibaba.ts). */
+  /** The Alibaba provider's cold start of one table at the --provider-sizes (hack/bench/alibaba.ts). */
   alibaba?: AlibabaBenchRow[];
+  /** The AWS provider's cold start against moto at the --provider-sizes up to 1,000 (hack/bench/aws.ts). */
+  aws?: AwsBenchRow[];
   results: ScenarioResult[];
 }
 
@@ -146,12 +148,8 @@ async function diagnostics(runN: SizeRun, n: number): Promise<void> {
 
 async function main(): Promise<number> {
   let opts: BenchOptions;
-  let providers: ReturnType<typeof takeProvidersFlag>;
   try {
-    // --providers huawei,aws: the AWS rows come from hack/bench/aws.ts (moto).
-    const argv = process.argv.slice(2);
-    providers = takeProvidersFlag(argv);
-    const parsed = parseOptions(argv);
+    const parsed = parseOptions(process.argv.slice(2));
     if (parsed === 'help') {
       console.log(HELP);
       return 0;
@@ -160,13 +158,6 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`bench: ${(err as Error).message}`);
     return 2;
-  }
-  if (providers.aws) {
-    const sizes = opts.sizes.filter((n) => n <= AWS_MAX_SIZE);
-    const rows = await benchAws(sizes);
-    console.log('\n== AWS provider (moto) ==');
-    console.log(formatAwsRows(rows));
-    if (!providers.huawei) return 0;
   }
   const est = estimate(opts);
   console.log(`hostnet-controller benchmark: sizes ${opts.sizes.join(', ')}; NIC at ${opts.nicSizes.join(', ') || 'none'}; resync ${opts.resyncSeconds}s; churn ${opts.churnSeconds}s at ${opts.churnRate}+${opts.churnRate}/s`);
@@ -221,11 +212,30 @@ async function main(): Promise<number> {
     out.allocator = JSON.parse(text) as AllocatorResult;
     console.log(allocatorTable(out.allocator));
   }
-  if (!opts.skipAlibaba) {
-    log('Alibaba provider at N = 100 and 1,000 (emulator, real SDK)');
-    const text = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack', 'bench', 'alibaba.ts'), '--sizes', '100,1000', `--latency-ms=${opts.latencyMs}`, '--json'], { capture: true });
+  // The provider rows, each in a process of its own (its SDK, its emulator or moto), before the
+  // control plane of the Huawei scenarios starts: they do not share the machine with it.
+  if (!opts.skipAlibaba && opts.providerSizes.length > 0) {
+    log(`Alibaba provider at N = ${opts.providerSizes.join(', ')} (emulator, real SDK)`);
+    const text = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack', 'bench', 'alibaba.ts'), '--sizes', opts.providerSizes.join(','), `--latency-ms=${opts.latencyMs}`, '--json'], { capture: true });
     out.alibaba = JSON.parse(text.trim().split('\n').pop()!) as AlibabaBenchRow[];
     console.log(alibabaTable(out.alibaba));
+    save(false);
+  }
+  const awsSizes = opts.providerSizes.filter((n) => n <= AWS_MAX_SIZE);
+  if (!opts.skipAws && awsSizes.length > 0) {
+    log(`AWS provider at N = ${awsSizes.join(', ')} (the controller process against moto, real kube-apiserver)`);
+    const text = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack', 'bench', 'aws.ts'), '--sizes', awsSizes.join(','), '--json'], { capture: true });
+    out.aws = JSON.parse(text.trim().split('\n').pop()!) as AwsBenchRow[];
+    console.log(formatAwsRows(out.aws));
+    save(false);
+  }
+  if (opts.sizes.length === 0) {
+    // --sizes none: the provider rows only.
+    const file = save(true);
+    console.log('\n== README (markdown) ==');
+    console.log(providerMarkdown(out));
+    console.log(`\nresults: ${file} (and ${join(outDir, 'latest.json')}); ${Math.round((Date.now() - started) / 1000)} s`);
+    return 0;
   }
 
   log('starting the control plane');
@@ -302,8 +312,27 @@ async function main(): Promise<number> {
   console.log('\n== README (markdown) ==');
   const flags = out.controllerFlags.filter((f) => !/^--(cloud-endpoint|cloud-project-id|route-table-ids|security-group-id|kubeconfig)/.test(f)).join(' ');
   console.log(markdown(out.results, m, flags, out.allocator));
+  const providers = providerMarkdown(out);
+  if (providers) console.log(`\n${providers}`);
   console.log(`\nresults: ${file} (and ${join(outDir, 'latest.json')}); ${Math.round((Date.now() - started) / 1000)} s`);
   return out.results.every((r) => r.status === 'ok') ? 0 : 1;
+}
+
+/** The AWS and Alibaba rows for the README, each table under a line that says what it measures. */
+function providerMarkdown(out: Output): string {
+  const parts: string[] = [];
+  if (out.aws?.length) {
+    parts.push(
+      'AWS (the controller process, `--cloud-provider=aws`, and the real kube-apiserver against moto behind the EC2 fault proxy): moto\'s own time per call, measured at the proxy from arrival to answer, and the per-route floor, N CreateRoute calls at the provider\'s route writes in flight per table:',
+      '',
+      formatAwsRows(out.aws),
+    );
+  }
+  if (out.alibaba?.length) {
+    if (parts.length) parts.push('');
+    parts.push('Alibaba (one VRouter table through the provider and the real SDK against the Alibaba emulator; a VPC runs one route task at a time, so the floor is ceil(N/50) CreateRouteEntries one after the other):', '', alibabaTable(out.alibaba));
+  }
+  return parts.join('\n');
 }
 
 let interrupted = false;

@@ -49,8 +49,9 @@ export async function createProvider(config: Config, log: Logger, fence?: WriteF
   }
   if (config.cloudProvider === 'alibaba') {
     // Loaded only when configured: the Alibaba SDKs are not needed by any other provider.
-    const { createAlibabaProvider, alibabaConfigFrom, alibabaLimiterFrom } = await import('./alibaba/provider.js');
-    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}), limiter: alibabaLimiterFrom(config) });
+    // A mounted Secret (--cloud-credentials-dir) is re-read by the provider itself while it runs.
+    const { createAlibabaProvider, alibabaConfigFrom, alibabaLimitersFrom } = await import('./alibaba/provider.js');
+    return createAlibabaProvider(alibabaConfigFrom(config), log, { ...(fence ? { fence } : {}), ...alibabaLimitersFrom(config) });
   }
   const [{ loadCredentials }, { createHuaweiProvider }] = await Promise.all([import('./huawei/credentials.js'), import('./huawei/provider.js')]);
   const dir = config.cloudCredentialsDir;

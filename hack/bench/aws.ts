@@ -5,13 +5,19 @@
 // takes one CreateRoute per route, so N calls; at the provider's 4 writes per table that is
 // N / 4 × moto's CreateRoute time.
 //
-// Run alone: npx tsx hack/bench/aws.ts [--sizes 100,1000]; or hack/bench.ts --providers huawei,aws.
+// `make bench` runs it (hack/bench.ts, as a child process; --skip-aws leaves it out,
+// --provider-sizes picks N) and keeps its rows in the results JSON and the markdown.
+// Run alone: npx tsx hack/bench/aws.ts [--sizes 100,1000] [--json]. Progress goes to stderr.
+import { parseArgs } from 'node:util';
 import { freshCluster, startController } from '../../test/helpers/controller.js';
 import { buildAwsFixture, MOTO_CREDENTIALS, MOTO_REGION, startMoto } from '../../test/helpers/moto.js';
 import { createMany, hostNetwork, waitAllReady } from '../../test/helpers/invariants.js';
 import { resetCluster } from '../../test/helpers/kube.js';
 import { startAwsFaultProxy } from '../../test/aws/fault-proxy.js';
 import { DEFAULT_WRITES_PER_TABLE } from '../../controller/provider/aws/table-concurrency.js';
+import { AWS_MAX_SIZE } from './options.js';
+
+export { AWS_MAX_SIZE };
 
 export interface AwsBenchRow {
   n: number;
@@ -22,7 +28,9 @@ export interface AwsBenchRow {
   motoMsPerCall: Record<string, number>;
   /** N CreateRoute calls. */
   floorCalls: number;
-  /** floorCalls / writes per table × moto's mean CreateRoute time. */
+  /** The provider's route writes in flight per table (the floor's concurrency). */
+  concurrency: number;
+  /** floorCalls / concurrency × moto's mean CreateRoute time. */
   floorMs: number;
 }
 
@@ -79,6 +87,7 @@ export async function benchAws(sizes: number[], log: (s: string) => void = (s) =
           calls: Object.fromEntries([...byAction].map(([a, ms]) => [a, ms.length])),
           motoMsPerCall,
           floorCalls: n,
+          concurrency: DEFAULT_WRITES_PER_TABLE,
           floorMs: Math.round((n / DEFAULT_WRITES_PER_TABLE) * (motoMsPerCall.CreateRoute ?? 0)),
         };
         rows.push(row);
@@ -97,22 +106,35 @@ export async function benchAws(sizes: number[], log: (s: string) => void = (s) =
 
 export function formatAwsRows(rows: AwsBenchRow[]): string {
   const lines = [
-    '| provider | N | cold start (s) | CreateRoute calls (floor N) | all EC2 calls | moto ms/call CreateRoute | moto ms/call DescribeRouteTables | per-route floor (s, N/4 × moto CreateRoute) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| provider | N | cold start (s) | CreateRoute calls (floor N) | all EC2 calls | moto ms/call CreateRoute | moto ms/call, other actions | per-route floor (s, N / concurrency × moto CreateRoute) |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const r of rows) {
     const all = Object.values(r.calls).reduce((a, b) => a + b, 0);
-    lines.push(`| aws (moto) | ${r.n} | ${(r.coldStartMs / 1000).toFixed(1)} | ${r.calls.CreateRoute ?? 0} (${r.floorCalls}) | ${all} | ${r.motoMsPerCall.CreateRoute ?? '-'} | ${r.motoMsPerCall.DescribeRouteTables ?? '-'} | ${(r.floorMs / 1000).toFixed(1)} |`);
+    const others = Object.entries(r.motoMsPerCall)
+      .filter(([a]) => a !== 'CreateRoute')
+      .map(([a, ms]) => `${a} ${ms}`)
+      .join(', ');
+    lines.push(`| aws (moto) | ${r.n} | ${(r.coldStartMs / 1000).toFixed(1)} | ${r.calls.CreateRoute ?? 0} (${r.floorCalls}) | ${all} | ${r.motoMsPerCall.CreateRoute ?? '-'} | ${others || '-'} | ${(r.floorMs / 1000).toFixed(1)} (N/${r.concurrency ?? DEFAULT_WRITES_PER_TABLE}) |`);
   }
   return lines.join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const i = process.argv.indexOf('--sizes');
-  const sizes = (i >= 0 ? process.argv[i + 1]! : '100,1000').split(',').map(Number);
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '100,1000' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log('Usage: npx tsx hack/bench/aws.ts [--sizes 100,1000] [--json]   (moto from hack/moto.sh; N up to 1,000)');
+    process.exit(0);
+  }
+  const sizes = values.sizes!.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > AWS_MAX_SIZE)) {
+    console.error(`--sizes: want integers from 1 to ${AWS_MAX_SIZE}, got ${values.sizes}`);
+    process.exit(2);
+  }
   benchAws(sizes)
     .then((rows) => {
-      console.log(formatAwsRows(rows));
+      // --json: one line of rows on stdout (hack/bench.ts reads the last line).
+      console.log(values.json ? JSON.stringify(rows) : formatAwsRows(rows));
       process.exit(0);
     })
     .catch((err) => {
@@ -120,20 +142,3 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(1);
     });
 }
-
-/**
- * Takes `--providers a,b` out of argv (so bench.ts's own parser never sees it); default huawei.
- * Throws on an unknown provider.
- */
-export function takeProvidersFlag(argv: string[]): { huawei: boolean; aws: boolean } {
-  const i = argv.indexOf('--providers');
-  if (i < 0) return { huawei: true, aws: false };
-  const list = (argv[i + 1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  argv.splice(i, 2);
-  for (const p of list) if (p !== 'huawei' && p !== 'aws') throw new Error(`--providers: unknown provider ${p}; want huawei, aws`);
-  if (list.length === 0) throw new Error('--providers: want huawei, aws or both');
-  return { huawei: list.includes('huawei'), aws: list.includes('aws') };
-}
-
-/** AWS runs at the sizes asked for, up to 1,000 (moto is slow, see the header). */
-export const AWS_MAX_SIZE = 1000;

@@ -1,6 +1,9 @@
 // Command line of `make bench` (hack/bench.ts): sizes, durations, the emulator's cloud behaviour,
 // and the run's time estimate.
 
+/** AWS runs at the provider sizes asked for up to 1,000 (moto answers one call at a time; see hack/bench/aws.ts). */
+export const AWS_MAX_SIZE = 1000;
+
 export interface BenchOptions {
   sizes: number[];
   /** Sizes at which the NIC (source/destination check) scenario runs. */
@@ -22,6 +25,10 @@ export interface BenchOptions {
   skipAllocator: boolean;
   /** Skip the Alibaba provider rows (hack/bench/alibaba.ts). */
   skipAlibaba: boolean;
+  /** Skip the AWS provider rows (hack/bench/aws.ts, moto). */
+  skipAws: boolean;
+  /** Sizes of the AWS and Alibaba provider rows (default 100 and 1,000; AWS at most AWS_MAX_SIZE). */
+  providerSizes: number[];
   skipBuild: boolean;
   outDir: string;
   /** Extra controller flags (repeatable --controller-arg). */
@@ -64,9 +71,9 @@ Every figure is printed beside its floor (fewest calls the cloud allows, and the
 beside what a per-route strategy (one call per route) needs under the same throttle.
 
 Options:
-  --sizes 100,1000,5000    host counts (default 100,1000,5000)
-  --providers huawei,aws   which providers (default huawei); aws: a cold start per size up to
-                           1,000 against moto (hack/bench/aws.ts), with moto's own ms per call
+  --sizes 100,1000,5000    host counts of the scenarios against the Huawei VPC emulator (default
+                           100,1000,5000; "none" runs only the provider rows below)
+  --provider-sizes 100,1000  sizes of the AWS and Alibaba provider rows (default 100,1000; AWS up to 1,000)
   --nic-sizes 100,1000     sizes that also run the NIC scenario (default 100,1000; "none" skips)
   --resync 60              controller --resync-period in seconds (default 60)
   --churn-seconds 60       length of the churn phase (default 60)
@@ -88,9 +95,12 @@ Options:
   --heap-snapshot DIR      write a heap snapshot of the controller once each size's cold start has
                            converged into DIR, plus a summary by constructor (hack/bench/heapsnapshot.ts)
   --skip-allocator         skip the allocator micro-benchmark
-  --skip-alibaba           skip the Alibaba provider at N = 100 and 1,000 (hack/bench/alibaba.ts)
+  --skip-alibaba           skip the Alibaba provider rows (hack/bench/alibaba.ts: one VRouter table's
+                           cold start through the provider against the Alibaba emulator)
+  --skip-aws               skip the AWS provider rows (hack/bench/aws.ts: the controller's cold start
+                           against moto, with moto's own ms per call and the per-route floor)
   --skip-build             use the existing dist/ (no tsc)
-  --quick                  --sizes 100 --nic-sizes 100 --resync 15 --churn-seconds 15
+  --quick                  --sizes 100 --nic-sizes 100 --provider-sizes 100 --resync 15 --churn-seconds 15
   --verbose                print controller logs on failure and more progress
   --help                   this text
 `;
@@ -124,6 +134,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     budgetMinutes: 75,
     skipAllocator: false,
     skipAlibaba: false,
+    skipAws: false,
+    providerSizes: [100, 1000],
     skipBuild: false,
     outDir: 'bench-results',
     controllerArgs: [],
@@ -141,7 +153,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const flagOnly = ['help', 'skip-allocator', 'skip-alibaba', 'skip-build', 'quick', 'verbose', 'skip-api-floor'];
+    const flagOnly = ['help', 'skip-allocator', 'skip-alibaba', 'skip-aws', 'skip-build', 'quick', 'verbose', 'skip-api-floor'];
     const value = flagOnly.includes(name) ? undefined : eq > 0 ? a.slice(eq + 1) : argv[++i];
     explicit.add(name);
     switch (name) {
@@ -149,6 +161,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         return 'help';
       case 'sizes':
         o.sizes = list(name, value);
+        break;
+      case 'provider-sizes':
+        o.providerSizes = list(name, value);
         break;
       case 'nic-sizes':
         o.nicSizes = list(name, value);
@@ -220,6 +235,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case 'skip-alibaba':
         o.skipAlibaba = true;
         break;
+      case 'skip-aws':
+        o.skipAws = true;
+        break;
       case 'skip-build':
         o.skipBuild = true;
         break;
@@ -236,19 +254,29 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (o.quick) {
     if (!explicit.has('sizes')) o.sizes = [100];
     if (!explicit.has('nic-sizes')) o.nicSizes = [100];
+    if (!explicit.has('provider-sizes')) o.providerSizes = [100];
     if (!explicit.has('resync')) o.resyncSeconds = 15;
     if (!explicit.has('churn-seconds')) o.churnSeconds = 15;
   }
-  if (o.sizes.length === 0) throw new Error('--sizes is empty');
+  // --sizes none: the provider rows alone (nothing else would run).
+  const providerRows = o.providerSizes.length > 0 && !(o.skipAlibaba && o.skipAws);
+  if (o.sizes.length === 0 && !providerRows) throw new Error('--sizes is empty and no provider rows run (--provider-sizes, --skip-alibaba, --skip-aws)');
+  // The NIC scenario runs at route-scenario sizes only.
+  o.nicSizes = o.nicSizes.filter((n) => o.sizes.includes(n));
   if (o.resyncSeconds < 1) throw new Error('--resync must be at least 1 second');
   return o;
 }
 
 /** Rough seconds per phase, from the runs on a 2-core machine; printed before the run starts. */
 export function estimate(o: BenchOptions): { total: number; parts: { what: string; seconds: number }[] } {
-  const parts: { what: string; seconds: number }[] = [{ what: 'build + control plane', seconds: 45 }];
+  const parts: { what: string; seconds: number }[] = [];
+  if (!o.skipBuild || o.sizes.length > 0) parts.push({ what: [!o.skipBuild && 'build', o.sizes.length > 0 && 'control plane'].filter(Boolean).join(' + '), seconds: (o.skipBuild ? 0 : 25) + (o.sizes.length > 0 ? 20 : 0) });
   if (!o.skipAllocator) parts.push({ what: 'allocator micro-benchmark', seconds: 10 });
-  if (!o.skipAlibaba) parts.push({ what: 'Alibaba provider, N = 100 and 1,000', seconds: 45 });
+  const sized = (ns: number[]): string => ns.map((n) => n.toLocaleString('en')).join(' and ');
+  if (!o.skipAlibaba && o.providerSizes.length > 0) parts.push({ what: `Alibaba provider, N = ${sized(o.providerSizes)}`, seconds: Math.round(o.providerSizes.reduce((s, n) => s + 5 + n / 25, 0)) });
+  const awsSizes = o.providerSizes.filter((n) => n <= AWS_MAX_SIZE);
+  // moto: start-up, the fixture (one RunInstances per host), a control plane per size, then the cold start.
+  if (!o.skipAws && awsSizes.length > 0) parts.push({ what: `AWS provider (moto), N = ${sized(awsSizes)}`, seconds: Math.round(20 + awsSizes.reduce((s, n) => s + 30 + n / 4, 0)) });
   for (const n of o.sizes) {
     const cold = 5 + n / 20 + n / 300;
     const migrate = 5 + (n * o.fraction) / 40;

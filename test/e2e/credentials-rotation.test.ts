@@ -11,6 +11,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { emulatorArgs, freshCluster, startController, type ControllerProcess } from '../helpers/controller.js';
 import { cond, createHn, dumpLogs, ECS1, ECS2, eventsFor, getHn, hostNetwork, isReady, logLines } from '../helpers/invariants.js';
 import { resetCluster, waitFor } from '../helpers/kube.js';
+import { writeKubeletSecret } from '../helpers/kubelet-secret.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/server.js';
 
 const TABLE = SEED.routeTableId;
@@ -20,26 +21,6 @@ const FORBIDDEN = [SEED.ak, SEED.sk, KEY2.ak, KEY2.sk, 'Authorization', 'authori
 
 function assertNoSecret(where: string, text: string): void {
   for (const s of FORBIDDEN) assert.ok(!text.includes(s), `${where} contains "${s}":\n${text.split('\n').filter((l) => l.includes(s)).slice(0, 5).join('\n')}`);
-}
-
-let generation = 0;
-
-/**
- * Writes the Secret's keys the way kubelet's atomic writer does: a new timestamped directory,
- * a `..data_tmp` symlink to it renamed over `..data` (one atomic step), the key files as
- * symlinks through `..data` (created once), then the old directory removed.
- */
-function writeKubeletSecret(dir: string, keys: Record<string, string>): void {
-  const old = fs.existsSync(path.join(dir, '..data')) ? fs.readlinkSync(path.join(dir, '..data')) : undefined;
-  const stamp = `..2026_12_02_00_00_${String(++generation).padStart(2, '0')}.${process.pid}`;
-  fs.mkdirSync(path.join(dir, stamp));
-  for (const [name, value] of Object.entries(keys)) fs.writeFileSync(path.join(dir, stamp, name), value);
-  fs.symlinkSync(stamp, path.join(dir, '..data_tmp'));
-  fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
-  for (const name of Object.keys(keys)) {
-    if (!fs.existsSync(path.join(dir, name))) fs.symlinkSync(path.join('..data', name), path.join(dir, name));
-  }
-  if (old) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
 }
 
 function hasRoute(emu: Emulator, destination: string, nexthop: string): boolean {

@@ -11,7 +11,7 @@ import { createAlibabaClients } from '../../controller/provider/alibaba/client.j
 import { AlibabaCloudProvider } from '../../controller/provider/alibaba/provider.js';
 import { isFencedError, WriteFence } from '../../controller/provider/fence.js';
 import type { CloudError } from '../../controller/provider/errors.js';
-import type { TokenBucket } from '../../controller/provider/ratelimit.js';
+import { TokenBucket } from '../../controller/provider/ratelimit.js';
 import type { RouteSpec } from '../../controller/provider/provider.js';
 import { ALI_SEED, type AliEmulator } from '../emulator/alibaba/server.js';
 import { useAliEmulator } from '../helpers/alibaba.js';
@@ -117,6 +117,39 @@ describe('alibaba CloudProvider against the emulator (real SDK)', function () {
     const vpcCalls = em.callsSince(0).filter((c) => !['AuthorizeSecurityGroup', 'DescribeSecurityGroupAttribute'].includes(c.operation)).length;
     assert.ok(vpcCalls >= 4);
     assert.equal(tokens, vpcCalls);
+  });
+
+  it('every request takes a token of its kind, the ECS security-group calls too: reads the read bucket (--cloud-read-qps), writes the write bucket (--cloud-qps)', async () => {
+    const taken = { read: 0, write: 0 };
+    const bucket = (kind: 'read' | 'write') => ({ acquire: () => Promise.resolve(void taken[kind]++) }) as unknown as TokenBucket;
+    const cfg = { regionId: ALI_SEED.regionId, vpcEndpoint: em.endpoint, ecsEndpoint: em.endpoint, protocol: 'http' as const, credentialsDir: dir, vpcId: ALI_SEED.vpcId };
+    const p = new AlibabaCloudProvider(cfg, silent, { clients: createAlibabaClients(cfg), writeRetry: FAST, availablePoll: FAST, limiter: bucket('write'), readLimiter: bucket('read') });
+    await p.listRouteTables();
+    await p.applyRoutes(RT, { add: specs(3), mod: [], del: [] });
+    await p.listRoutes(RT);
+    const rule = { securityGroupId: ALI_SEED.securityGroupId, remoteIpPrefix: '10.0.0.0/16', protocols: ['all'] as 'all'[] };
+    assert.deepEqual(await p.ensureIngressRule(rule), { created: 1 });
+    assert.deepEqual(await p.ensureIngressRule(rule), { created: 0 });
+    const calls = em.callsSince(0);
+    assert.equal(calls.filter((c) => c.operation === 'DescribeSecurityGroupAttribute').length, 2);
+    assert.equal(calls.filter((c) => c.operation === 'AuthorizeSecurityGroup').length, 1);
+    assert.deepEqual(taken, { read: calls.filter((c) => c.operation.startsWith('Describe')).length, write: calls.filter((c) => !c.operation.startsWith('Describe')).length });
+  });
+
+  it('a security-group write waiting for a token when the fence closes is never sent (the ECS path passes the same bucket and fence as the VPC)', async () => {
+    const cfg = { regionId: ALI_SEED.regionId, vpcEndpoint: em.endpoint, ecsEndpoint: em.endpoint, protocol: 'http' as const, credentialsDir: dir, vpcId: ALI_SEED.vpcId };
+    // One write token, then one per 1000 s: the second write waits.
+    const write = new TokenBucket({ qps: 0.001, burst: 1 });
+    const p = new AlibabaCloudProvider(cfg, silent, { clients: createAlibabaClients(cfg), fence, writeRetry: FAST, availablePoll: FAST, limiter: write, readLimiter: new TokenBucket({ qps: 1000, burst: 1000 }) });
+    assert.ok(write.tryAcquire(), 'the only token spent elsewhere');
+    const seq = em.lastSeq;
+    const ensured = p.ensureIngressRule({ securityGroupId: ALI_SEED.securityGroupId, remoteIpPrefix: '10.0.0.0/16', protocols: ['all'] });
+    await waitFor('the security-group write waiting for a token', async () => write.pending === 1);
+    assert.deepEqual(em.callsSince(seq).map((c) => c.operation), ['DescribeSecurityGroupAttribute'], 'the read went out, the write waits');
+    fence.close('lost the lease');
+    await assert.rejects(ensured, (err: unknown) => isFencedError(err));
+    assert.deepEqual(em.callsSince(seq).map((c) => c.operation), ['DescribeSecurityGroupAttribute'], 'no AuthorizeSecurityGroup sent');
+    assert.deepEqual(em.state.groupPermissions(ALI_SEED.securityGroupId), []);
   });
 
   it('a closed fence: nothing is sent', async () => {

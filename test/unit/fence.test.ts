@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 import sinon from 'sinon';
 import { FencedError, WriteFence } from '../../controller/provider/fence.js';
 import { createHuaweiProvider, type ProviderLogger } from '../../controller/provider/huawei/provider.js';
+import { fenceHooks, instrument } from '../../controller/provider/instrumented.js';
 import { MemoryProvider } from '../../controller/provider/memory.js';
+import { silentLogger } from '../../controller/logger.js';
+import { Metrics } from '../../controller/metrics.js';
 import { RouteTableSet } from '../../controller/routes/tableset.js';
 
 const quiet: ProviderLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -109,6 +112,29 @@ describe('write fence', () => {
     await inFlight;
     await draining;
     assert.equal(drained, 0);
+  });
+
+  it("hostnet_cloud_writes_fenced_total counts refusals by provider and the core's operation name (routes.apply, routes.write, securityGroup.ensure), not the cloud's API name", async () => {
+    stub = await startStub();
+    const metrics = new Metrics();
+    const warned: Record<string, unknown>[] = [];
+    const log = silentLogger();
+    log.warn = ((msg: string, meta: Record<string, unknown>) => (msg === 'cloud write not sent' && warned.push(meta), log)) as typeof log.warn;
+    const fence = new WriteFence(fenceHooks(metrics, log, 'huaweicloud'));
+    const huawei = instrument(provider(stub.url, fence, 100), metrics, log);
+    const perRoute = new MemoryProvider({ servers: ['i-1'], routeWrites: { kind: 'per-route', concurrency: 4 } });
+    perRoute.fence = fence;
+    const memory = instrument(perRoute, metrics, log);
+    fence.guard(() => false); // the lease not renewed within the renew deadline
+    await assert.rejects(huawei.applyRoutes!('rt-1', BATCH), FencedError);
+    await assert.rejects(huawei.applyRoutes!('rt-1', BATCH), FencedError);
+    await assert.rejects(memory.writeRoute!('rt-memory', { op: 'create', route: BATCH.add[0]! }), FencedError);
+    await assert.rejects(memory.ensureIngressRule({ securityGroupId: 'sg-1', remoteIpPrefix: '10.0.0.0/16', protocols: ['all'] }), FencedError);
+    assert.equal(stub.reqs.length, 0);
+    const counted = (await metrics.cloudWritesFenced.get()).values.map((v) => `${String(v.labels.provider)} ${String(v.labels.operation)} ${v.value}`).sort();
+    assert.deepEqual(counted, ['huaweicloud routes.apply 2', 'memory routes.write 1', 'memory securityGroup.ensure 1']);
+    // Once per closed period, with the core's name and the cloud's API name for the logs.
+    assert.deepEqual(warned.map((m) => [m.provider, m.operation, m.api]), [['huaweicloud', 'routes.apply', 'UpdateRouteTable']]);
   });
 
   it('a stopped route table set arms no batch timer, sends nothing, releases flush waiters and gate sleepers', async () => {

@@ -5,12 +5,12 @@
 // credential chain (@alicloud/credentials: environment, profile, ECS RAM role, OIDC/RRSA role).
 // Credentials are never logged: describeCredentials() says where they came from, nothing more.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as AliCredentials from '@alicloud/credentials';
 import * as Ecs from '@alicloud/ecs20140526';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as Vpc from '@alicloud/vpc20160428';
+import { CredentialsError, readCredentialFile } from '../credentials-file.js';
 
 export type AlibabaVpcClient = InstanceType<typeof Vpc.default.default>;
 export type AlibabaEcsClient = InstanceType<typeof Ecs.default.default>;
@@ -40,22 +40,15 @@ export interface StaticCredentials {
   securityToken?: string;
 }
 
-export class AlibabaCredentialsError extends Error {
+/** A CredentialsError, so the shared re-read (../credentials-file.ts) logs its message as it is. */
+export class AlibabaCredentialsError extends CredentialsError {
   constructor(message: string) {
     super(message);
     this.name = 'AlibabaCredentialsError';
   }
 }
 
-function readOptional(file: string): string | undefined {
-  try {
-    const v = fs.readFileSync(file, 'utf8').trim();
-    return v === '' ? undefined : v;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AlibabaCredentialsError(`cannot read credential file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
+const readOptional = readCredentialFile;
 
 /** Reads the mounted Secret; an actionable error names the missing file (never a value). */
 export function loadStaticCredentials(dir: string): StaticCredentials {
@@ -67,12 +60,25 @@ export function loadStaticCredentials(dir: string): StaticCredentials {
   return { accessKeyId: accessKeyId!, accessKeySecret: accessKeySecret!, ...(securityToken ? { securityToken } : {}) };
 }
 
+/** The same AccessKey (id, secret and STS token): a re-read that found nothing new. */
+export function sameStaticCredentials(a: StaticCredentials, b: StaticCredentials): boolean {
+  return a.accessKeyId === b.accessKeyId && a.accessKeySecret === b.accessKeySecret && (a.securityToken ?? '') === (b.securityToken ?? '');
+}
+
+/** What a log line may show of an AccessKey id: LTAI****01 (never the secret or the token). */
+export function accessKeyHint(accessKeyId: string): string {
+  return accessKeyId.length > 8 ? `${accessKeyId.slice(0, 4)}****${accessKeyId.slice(-2)}` : '****';
+}
+
+/** The values to scrub from any message: the secret and the STS token (the id is no secret, and is not logged either). */
+export function secretsOf(creds: StaticCredentials | undefined): string[] {
+  return creds ? [creds.accessKeySecret, ...(creds.securityToken ? [creds.securityToken] : [])] : [];
+}
+
 /** "AccessKey LTAI****01 from /etc/hostnet/alibaba" or "the SDK's default credential chain". */
 export function describeCredentials(cfg: AlibabaClientConfig, creds?: StaticCredentials): string {
   if (!cfg.credentialsDir || !creds) return "the SDK's default credential chain";
-  const id = creds.accessKeyId;
-  const hint = id.length > 8 ? `${id.slice(0, 4)}****${id.slice(-2)}` : '****';
-  return `${creds.securityToken ? 'STS token of AccessKey' : 'AccessKey'} ${hint} from ${cfg.credentialsDir}`;
+  return `${creds.securityToken ? 'STS token of AccessKey' : 'AccessKey'} ${accessKeyHint(creds.accessKeyId)} from ${cfg.credentialsDir}`;
 }
 
 function clientClass<T>(ns: unknown): T {
@@ -101,19 +107,26 @@ export interface AlibabaClients {
   ecs: AlibabaEcsClient;
   /** The secrets to redact from any message (empty with the credential chain). */
   secrets: string[];
+  /** The AccessKey they sign with, when it came from a mounted Secret. */
+  credentials?: StaticCredentials;
   /** Where the credentials came from, safe to log. */
   credentialsSource: string;
 }
 
-export function createAlibabaClients(cfg: AlibabaClientConfig): AlibabaClients {
+/**
+ * The clients of `cfg`, signing with `creds` (default: the Secret in cfg.credentialsDir read
+ * now; none: the SDK's credential chain). Built again with the new key after a rotation.
+ */
+export function createAlibabaClients(cfg: AlibabaClientConfig, given?: StaticCredentials): AlibabaClients {
   if (!/^[a-z]{2,}-[a-z0-9-]+$/.test(cfg.regionId)) throw new AlibabaCredentialsError(`region ${JSON.stringify(cfg.regionId)} is not an Alibaba Cloud region id (e.g. eu-central-1)`);
-  const creds = cfg.credentialsDir ? loadStaticCredentials(cfg.credentialsDir) : undefined;
+  const creds = given ?? (cfg.credentialsDir ? loadStaticCredentials(cfg.credentialsDir) : undefined);
   const VpcClient = clientClass<typeof Vpc.default.default>(Vpc);
   const EcsClient = clientClass<typeof Ecs.default.default>(Ecs);
   return {
     vpc: new VpcClient(openApiConfig(cfg, cfg.vpcEndpoint ?? `vpc.${cfg.regionId}.aliyuncs.com`, creds)),
     ecs: new EcsClient(openApiConfig(cfg, cfg.ecsEndpoint ?? `ecs.${cfg.regionId}.aliyuncs.com`, creds)),
-    secrets: creds ? [creds.accessKeySecret, ...(creds.securityToken ? [creds.securityToken] : [])] : [],
+    secrets: secretsOf(creds),
+    ...(creds ? { credentials: creds } : {}),
     credentialsSource: describeCredentials(cfg, creds),
   };
 }

@@ -51,8 +51,11 @@ export interface RouteEntriesOptions {
    * lease is lost, counted as in flight until answered so a graceful stop can wait for it).
    */
   gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> };
-  /** Awaited before every request, reads and writes (the client-side rate limit, --cloud-qps). */
-  throttle?: () => Promise<void>;
+  /**
+   * Awaited before every request (the client-side rate limit: writes take a token of the write
+   * bucket, --cloud-qps; reads one of the read bucket, --cloud-read-qps).
+   */
+  throttle?: (kind: 'read' | 'write') => Promise<void>;
   secrets?: string[];
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -63,11 +66,17 @@ const DUPLICATE_CODES = new Set(['InvalidCIDRBlock.Duplicate', 'VPC_ROUTE_ENTRY_
 export class AlibabaRouteEntries {
   private readonly serializer: PerVpcSerializer;
 
+  /** `client` may be a getter: the provider builds a new client when the credentials rotate. */
   constructor(
-    private readonly client: AlibabaVpcClient,
+    private readonly vpc: AlibabaVpcClient | (() => AlibabaVpcClient),
     private readonly opts: RouteEntriesOptions,
   ) {
     this.serializer = opts.serializer ?? new PerVpcSerializer();
+  }
+
+  /** The client of this attempt (a retry after a rotation signs with the new key). */
+  private get client(): AlibabaVpcClient {
+    return typeof this.vpc === 'function' ? this.vpc() : this.vpc;
   }
 
   private retryable = (err: unknown): boolean => (err as CloudError).retryable === true;
@@ -76,7 +85,7 @@ export class AlibabaRouteEntries {
     return retry(
       this.opts.writeRetry ?? WRITE_RETRY,
       async () => {
-        await this.opts.throttle?.();
+        await this.opts.throttle?.('write');
         await this.opts.fence?.();
         try {
           return await (this.opts.gate ? this.opts.gate.run(operation, call) : call());
@@ -95,7 +104,7 @@ export class AlibabaRouteEntries {
     return retry(
       this.opts.writeRetry ?? WRITE_RETRY,
       async () => {
-        await this.opts.throttle?.();
+        await this.opts.throttle?.('read');
         try {
           return await call();
         } catch (err) {

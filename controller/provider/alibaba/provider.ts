@@ -10,11 +10,13 @@
 // - sourceDestCheck 'not-applicable': ECS has no such check; the NIC is never called.
 // The SDK-side pieces (retry with backoff, one batch in flight per VPC, waiting for Available,
 // duplicates resolved by reading) are entries.ts; this file maps them onto the contract and adds
-// the auth backoff and the write fence.
+// the auth backoff, the write fence, the client-side rate limit (a write and a read bucket, for
+// the VPC and the ECS calls alike) and the re-read of a mounted credentials Secret.
 
 import * as $Vpc from '@alicloud/vpc20160428';
 import type { Config } from '../../config.js';
 import { AuthBackoff } from '../auth-backoff.js';
+import { CredentialsReread } from '../credentials-file.js';
 import { CloudError, isCloudError } from '../errors.js';
 import { isFencedError, type WriteFence } from '../fence.js';
 import { TokenBucket } from '../ratelimit.js';
@@ -32,10 +34,11 @@ import type {
 } from '../provider.js';
 import type { BackoffPolicy } from './backoff.js';
 import { MAX_ENTRIES_PER_BATCH, PerVpcSerializer } from './batch.js';
-import { createAlibabaClients, type AlibabaClientConfig, type AlibabaClients } from './client.js';
+import { accessKeyHint, createAlibabaClients, loadStaticCredentials, sameStaticCredentials, secretsOf, type AlibabaClientConfig, type AlibabaClients, type StaticCredentials } from './client.js';
 import { AlibabaRouteEntries, type EntryOutcome, type RouteEntryView } from './entries.js';
+import { redactSecrets } from '../redact.js';
 import { toCloudError } from './errors.js';
-import { ensurePoolIngress } from './security-group.js';
+import { ensurePoolIngress, type Throttle } from './security-group.js';
 
 /** RouteEntryName holds 1-128 characters (Description 256): the mark fits the shorter. */
 export const MAX_ROUTE_ENTRY_NAME = 128;
@@ -72,8 +75,12 @@ export interface AlibabaProviderDeps {
   serializer?: PerVpcSerializer;
   writeRetry?: BackoffPolicy;
   availablePoll?: BackoffPolicy;
-  /** The client-side rate limit (--cloud-qps / --cloud-burst); none when absent. */
+  /** The client-side rate limit of writes (--cloud-qps / --cloud-burst), and of reads unless readLimiter is given; none when absent. */
   limiter?: TokenBucket;
+  /** The read bucket (--cloud-read-qps / --cloud-burst): reads never wait behind writes. */
+  readLimiter?: TokenBucket;
+  /** How often a mounted credentials Secret (credentialsDir) is re-read; default CREDENTIALS_CHECK_MS. */
+  credentialsCheckMs?: number;
 }
 
 /** System entries are the VPC's own; Instance entries are hosts; anything else is someone else's. */
@@ -98,7 +105,12 @@ function toRoute(e: RouteEntryView): CloudRoute {
 export class AlibabaCloudProvider implements CloudProvider {
   readonly name = 'alibaba';
   readonly capabilities = ALIBABA_CAPABILITIES;
-  private readonly clients: AlibabaClients;
+  /** Built again with the new key when a mounted Secret rotates (see checkCredentials). */
+  private clients: AlibabaClients;
+  /** Every secret ever used (old keys too: a late answer may still echo one), for redaction; shared with entries. */
+  private readonly secrets: string[];
+  private readonly reread?: CredentialsReread<StaticCredentials>;
+  private readonly throttle?: Throttle;
   private readonly entries: AlibabaRouteEntries;
   private readonly auth: AuthBackoff;
   /** Route table → its VPC (for the per-VPC serializer), learned by listRouteTables. */
@@ -113,33 +125,73 @@ export class AlibabaCloudProvider implements CloudProvider {
   ) {
     if (!cfg.vpcId && !(cfg.routeTableIds && cfg.routeTableIds.length > 0)) throw new Error('alibaba provider: a VPC id or route table ids are required');
     this.clients = deps.clients ?? createAlibabaClients(cfg);
+    this.secrets = [...this.clients.secrets];
     this.auth = deps.authBackoff ?? new AuthBackoff();
-    this.entries = new AlibabaRouteEntries(this.clients.vpc, {
+    // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
+    const write = deps.limiter;
+    const read = deps.readLimiter ?? deps.limiter;
+    if (write || read) this.throttle = (kind) => ((kind === 'write' ? write : read)?.acquire(deps.fence?.signal) ?? Promise.resolve());
+    this.entries = new AlibabaRouteEntries(() => this.clients.vpc, {
       regionId: cfg.regionId,
       serializer: deps.serializer ?? new PerVpcSerializer(),
-      secrets: this.clients.secrets,
+      secrets: this.secrets,
       ...(deps.fence ? { gate: deps.fence } : {}),
       ...(deps.writeRetry ? { writeRetry: deps.writeRetry } : {}),
       ...(deps.availablePoll ? { availablePoll: deps.availablePoll } : {}),
-      ...(deps.limiter ? { throttle: () => deps.limiter!.acquire(deps.fence?.signal) } : {}),
+      ...(this.throttle ? { throttle: this.throttle } : {}),
     });
+    // A mounted Secret changes under us (kubelet swaps `..data` after a rotation): re-read it and
+    // sign with the new key. The SDK's credential chain (no directory) refreshes on its own.
+    const dir = cfg.credentialsDir;
+    if (dir) {
+      this.reread = new CredentialsReread({
+        initial: this.clients.credentials ?? loadStaticCredentials(dir),
+        read: () => loadStaticCredentials(dir),
+        same: sameStaticCredentials,
+        onChange: (fresh) => {
+          this.clients = createAlibabaClients(cfg, fresh);
+          for (const v of secretsOf(fresh)) if (!this.secrets.includes(v)) this.secrets.push(v);
+          this.auth.reset();
+        },
+        hint: (c) => accessKeyHint(c.accessKeyId),
+        redact: (text) => redactSecrets(text, this.secrets),
+        log: this.log,
+        provider: this.name,
+        ...(deps.credentialsCheckMs !== undefined ? { intervalMs: deps.credentialsCheckMs } : {}),
+      });
+    }
     this.log.info('cloud provider ready', { provider: this.name, region: cfg.regionId, vpcId: cfg.vpcId, routeTableIds: cfg.routeTableIds, credentials: this.clients.credentialsSource });
+  }
+
+  /** Re-reads a mounted Secret now; true when the key changed (the clients were built again). */
+  private checkCredentials(): boolean {
+    return this.reread?.check() ?? false;
   }
 
   /**
    * Every operation passes the auth backoff: after refused credentials nothing is sent until the
-   * wait is over (a key refused again and again is locked for everyone).
+   * wait is over (a key refused again and again is locked for everyone). A refusal re-reads the
+   * Secret first: after a rotation the operation is sent once more with the new key instead.
    */
-  private async guarded<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  private async guarded<T>(operation: string, fn: () => Promise<T>, retried = false): Promise<T> {
+    // Held back by the auth backoff: a rotated Secret ends it now rather than at the next poll.
+    if (this.auth.consecutiveFailures > 0) this.checkCredentials();
     const admitted = this.auth.admit(operation);
     if (!admitted.send) throw admitted.error;
+    const clients = this.clients;
     try {
       const out = await fn();
       this.auth.succeeded();
       return out;
     } catch (err) {
       if (isFencedError(err)) throw err;
-      const ce = isCloudError(err) ? err : toCloudError(err, operation, this.clients.secrets);
+      const ce = isCloudError(err) ? err : toCloudError(err, operation, this.secrets);
+      // Refused with a key that is no longer the Secret's: nothing refused was applied, and every
+      // operation here reads before it writes, so sending it again with the new key is safe.
+      if (ce.kind === 'auth' && !retried && (clients !== this.clients || this.checkCredentials())) {
+        this.log.debug('cloud call refused with the previous key; sending it again with the new one', { provider: this.name, operation, code: ce.code, requestId: ce.requestId });
+        return this.guarded(operation, fn, true);
+      }
       if (ce.kind === 'auth') {
         const waitMs = this.auth.failed(ce);
         if (waitMs > 0) this.log.error('the cloud refused the credentials; no cloud call until the backoff is over', { provider: this.name, operation, code: ce.code, requestId: ce.requestId, backoffSeconds: Math.round(waitMs / 1000) });
@@ -294,7 +346,7 @@ export class AlibabaCloudProvider implements CloudProvider {
       const r = await ensurePoolIngress(
         this.clients.ecs,
         { regionId: this.cfg.regionId, securityGroupId: rule.securityGroupId, poolCidr: rule.remoteIpPrefix, description: 'hostnet-controller pool ingress', protocols },
-        { ...(this.deps.fence ? { gate: this.deps.fence } : {}), secrets: this.clients.secrets },
+        { ...(this.deps.fence ? { gate: this.deps.fence } : {}), ...(this.throttle ? { throttle: this.throttle } : {}), secrets: this.secrets },
       );
       if (r.written) this.log.info('security group permission added', { provider: this.name, securityGroupId: rule.securityGroupId, protocols, remoteIpPrefix: rule.remoteIpPrefix });
       return { created: r.created };
@@ -329,7 +381,7 @@ export function createAlibabaProvider(cfg: AlibabaProviderConfig, log: ProviderL
   return new AlibabaCloudProvider(cfg, log, deps);
 }
 
-/** The client-side rate limit of the controller's flags (--cloud-qps, --cloud-burst). */
-export function alibabaLimiterFrom(config: Config): TokenBucket {
-  return new TokenBucket({ qps: config.cloudQps, burst: config.cloudBurst });
+/** The client-side rate limit of the controller's flags: writes --cloud-qps, reads --cloud-read-qps, each with --cloud-burst. */
+export function alibabaLimitersFrom(config: Config): { limiter: TokenBucket; readLimiter: TokenBucket } {
+  return { limiter: new TokenBucket({ qps: config.cloudQps, burst: config.cloudBurst }), readLimiter: new TokenBucket({ qps: config.cloudReadQps, burst: config.cloudBurst }) };
 }

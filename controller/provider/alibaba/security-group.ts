@@ -23,9 +23,13 @@ function portRangeOf(protocol: string): string {
   return protocol === 'TCP' || protocol === 'UDP' ? '1/65535' : '-1/-1';
 }
 
+/** The client-side rate limit: a token of the read or the write bucket before each request. */
+export type Throttle = (kind: 'read' | 'write') => Promise<void>;
+
 /** The protocols the group still lacks for `want` (ALL there covers every other). */
-export async function missingPoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, secrets: string[] = []): Promise<string[]> {
+export async function missingPoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, secrets: string[] = [], throttle?: Throttle): Promise<string[]> {
   let res: $Ecs.DescribeSecurityGroupAttributeResponse;
+  await throttle?.('read');
   try {
     res = await ecs.describeSecurityGroupAttribute(new $Ecs.DescribeSecurityGroupAttributeRequest({ regionId: want.regionId, securityGroupId: want.securityGroupId, direction: 'ingress' }));
   } catch (err) {
@@ -57,15 +61,18 @@ export async function hasPoolIngress(ecs: AlibabaEcsClient, want: PoolIngress, s
 
 /**
  * Ensures the pool's ingress permission(s) in one AuthorizeSecurityGroup for whatever is
- * missing; returns whether a write was made. `fence` runs before it, `gate` wraps the request.
+ * missing; returns whether a write was made. `throttle` is awaited before each request (the
+ * read, then the write), `fence` runs before the write, `gate` wraps its request — after the
+ * token wait, so a write that waited while the lease went stale is not sent.
  */
 export async function ensurePoolIngress(
   ecs: AlibabaEcsClient,
   want: PoolIngress,
-  opts: { fence?: () => void | Promise<void>; gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> }; secrets?: string[] } = {},
+  opts: { fence?: () => void | Promise<void>; gate?: { run<T>(operation: string, send: () => Promise<T>): Promise<T> }; secrets?: string[]; throttle?: Throttle } = {},
 ): Promise<{ written: boolean; created: number }> {
-  const missing = await missingPoolIngress(ecs, want, opts.secrets);
+  const missing = await missingPoolIngress(ecs, want, opts.secrets, opts.throttle);
   if (missing.length === 0) return { written: false, created: 0 };
+  await opts.throttle?.('write');
   await opts.fence?.();
   const send = (): Promise<unknown> =>
     ecs.authorizeSecurityGroup(

@@ -4,7 +4,10 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { CredentialsError, readCredentialFile as readOptional } from '../credentials-file.js';
 import { redactSecrets } from '../redact.js';
+
+export { CredentialsError };
 
 export interface HuaweiCredentials {
   ak: string;
@@ -25,13 +28,6 @@ export interface LoadCredentialsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class CredentialsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialsError';
-  }
-}
-
 /** File names inside the mounted Secret. */
 export const CREDENTIAL_FILES = Object.freeze({
   ak: 'access-key',
@@ -45,18 +41,6 @@ export const CREDENTIAL_ENV = Object.freeze({
   sk: ['HUAWEICLOUD_SDK_SK', 'OS_SECRET_KEY'],
   securityToken: ['HUAWEICLOUD_SDK_SECURITY_TOKEN', 'OS_SECURITY_TOKEN'],
 });
-
-function readOptional(file: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CredentialsError(`cannot read credential file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  const v = text.trim();
-  return v === '' ? undefined : v;
-}
 
 function fromDir(dir: string): LoadedCredentials {
   let st: fs.Stats;

@@ -24,7 +24,8 @@ import { AuthBackoff } from '../auth-backoff.js';
 import { resolveHuaweiConfig, type HuaweiProviderConfig, type ResolvedHuaweiConfig } from './config.js';
 import { isFencedError, type WriteFence } from '../fence.js';
 import { TokenBucket } from '../ratelimit.js';
-import { akHint, CredentialsError, redact, sameCredentials, type HuaweiCredentials } from './credentials.js';
+import { akHint, redact, sameCredentials, type HuaweiCredentials } from './credentials.js';
+import { CREDENTIALS_CHECK_MS, CredentialsReread } from '../credentials-file.js';
 import { covers, parseCidr } from '../../cidr.js';
 
 export type { HuaweiProviderConfig, HuaweiFlavor } from './config.js';
@@ -157,15 +158,8 @@ export interface HuaweiProviderDeps {
   credentialsCheckMs?: number;
 }
 
-/**
- * How often a mounted credentials Secret is re-read. kubelet updates a Secret volume by swapping
- * the `..data` symlink to a new timestamped directory (within about a minute of the Secret's
- * change); fs.watch on the directory misses that swap on some file systems and across symlinks,
- * so we poll: reading two small files every 10 s costs nothing. They are also re-read at once
- * when the cloud refuses the key, and before each call while the auth backoff holds calls back,
- * so a rotation is noticed at the latest 10 s after kubelet wrote the files.
- */
-export const CREDENTIALS_CHECK_MS = 10_000;
+/** How often a mounted credentials Secret is re-read (see ../credentials-file.ts). */
+export { CREDENTIALS_CHECK_MS };
 
 /** The calls that change the cloud: each must pass the write fence. */
 const WRITE_OPERATIONS = new Set(['UpdateRouteTable', 'UpdatePort', 'NeutronUpdatePort', 'CreateSecurityGroupRule', 'NeutronCreateSecurityGroupRule']);
@@ -201,11 +195,9 @@ export class HuaweiCloudProvider implements CloudProvider {
   readonly capabilities = HUAWEI_CAPABILITIES;
   readonly config: Readonly<Omit<ResolvedHuaweiConfig, 'credentials'>>;
   private client: VpcClient;
-  private credentials: HuaweiCredentials;
   private readonly makeClient: (c: HuaweiCredentials) => VpcClient;
-  private readonly rereadCredentials?: () => HuaweiCredentials;
-  /** The last re-read error logged, so a broken Secret is logged once, not every 10 s. */
-  private rereadProblem?: string;
+  /** Re-reads a mounted Secret (absent: the configuration's key for the provider's lifetime). */
+  private readonly reread?: CredentialsReread<HuaweiCredentials>;
   /** Writes (route tables, ports, security group rules) and reads each have their own bucket. */
   private readonly writeLimiter: TokenBucket;
   private readonly readLimiter: TokenBucket;
@@ -228,7 +220,6 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.name = resolved.flavor;
     this.secrets = [];
     this.rememberSecrets(credentials);
-    this.credentials = credentials;
     this.writeLimiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
     this.readLimiter = new TokenBucket({ qps: resolved.readQps, burst: resolved.burst });
     this.fence = deps.fence;
@@ -244,10 +235,22 @@ export class HuaweiCloudProvider implements CloudProvider {
         userAgent: resolved.userAgent,
       });
     this.client = deps.client ?? this.makeClient(credentials);
-    this.rereadCredentials = deps.rereadCredentials;
-    if (this.rereadCredentials) {
-      // unref: the timer alone never keeps the process alive.
-      setInterval(() => this.checkCredentials(), deps.credentialsCheckMs ?? CREDENTIALS_CHECK_MS).unref();
+    if (deps.rereadCredentials) {
+      this.reread = new CredentialsReread({
+        initial: credentials,
+        read: deps.rereadCredentials,
+        same: sameCredentials,
+        onChange: (fresh) => {
+          this.rememberSecrets(fresh);
+          this.client = this.makeClient(fresh);
+          this.auth.reset();
+        },
+        hint: (c) => akHint(c.ak),
+        redact: (text) => redact(text, this.secrets),
+        log: this.log,
+        provider: this.name,
+        intervalMs: deps.credentialsCheckMs ?? CREDENTIALS_CHECK_MS,
+      });
     }
     this.log.debug('cloud provider ready', {
       provider: this.name,
@@ -272,26 +275,7 @@ export class HuaweiCloudProvider implements CloudProvider {
    * cannot be read (a key missing, an empty file) keeps the current key, logged once.
    */
   private checkCredentials(): boolean {
-    if (!this.rereadCredentials) return false;
-    let fresh: HuaweiCredentials;
-    try {
-      fresh = this.rereadCredentials();
-    } catch (err) {
-      const problem = err instanceof CredentialsError ? err.message : `cannot re-read the cloud credentials (${(err as Error).name})`;
-      if (problem !== this.rereadProblem) {
-        this.rereadProblem = problem;
-        this.log.warn('cannot re-read the cloud credentials; still using the previous key', { provider: this.name, error: redact(problem, this.secrets) });
-      }
-      return false;
-    }
-    this.rereadProblem = undefined;
-    if (sameCredentials(fresh, this.credentials)) return false;
-    this.rememberSecrets(fresh);
-    this.client = this.makeClient(fresh);
-    this.credentials = fresh;
-    this.auth.reset();
-    this.log.info('cloud credentials changed; using the new key', { provider: this.name, accessKey: akHint(fresh.ak) });
-    return true;
+    return this.reread?.check() ?? false;
   }
 
   /** One SDK call: auth backoff, rate limit, deadline, raw capture, answer check, classification. */
