@@ -1,7 +1,7 @@
 // sync(name): one idempotent pass over one HostNetwork: it reads (cache, ledger, route tables),
 // decides (the route and Ready verdicts are pure: reconcile-plan.ts), acts in a fixed order —
-// finalizer, block, routes, NIC — and records: one status write per pass (plus the block's own
-// record before its first route), then the pass's Events and log lines. A pass that only waits
+// finalizer, block, routes, NIC — and records: one status write per pass (plus a record before
+// the route when a block moves or is recovered), then the pass's Events and log lines. A pass that only waits
 // for its table's batch records nothing: the pass after the batch does. Status is written in one
 // place (StatusWriter).
 import { ConditionType, EventReason, Reason, getCondition, setCondition } from './api/conditions.js';
@@ -191,7 +191,7 @@ export class Reconciler {
       for (const t of Object.values(ConditionType)) cond(t, 'Unknown', Reason.Reconciling, 'The controller is working on this host');
     }
 
-    // 1. The block, recorded in status before any route is written.
+    // 1. The block, recorded in the ledger (durably, by assign) before any route is written.
     const pinned = obj.spec.podCIDR !== undefined ? (normalizeCidr(obj.spec.podCIDR) ?? obj.spec.podCIDR) : undefined;
     const hint = prev.podCIDR ?? this.d.recovered.get(name);
     const hostProblem = pinned !== undefined ? this.hostIpProblem(obj, pinned) : undefined;
@@ -235,7 +235,13 @@ export class Reconciler {
       const msg = pinned ? `Pinned block ${block} is reserved for this host` : `Block ${block} allocated from the pool`;
       status.podCIDR = block;
       cond(ConditionType.CIDRAllocated, 'True', how, recovered ? `${msg} (recovered from its route)` : msg);
-      await write();
+      // The ledger holds the block durably before assign() answers, so the route below can never
+      // carry a block that is not recorded. A host's first block needs no record of its own
+      // before the route: it goes out with the pass's one write (docs/design.md "The loop"). A
+      // status that names another block (a move) or none while its route names this one (a
+      // recovery) is corrected before the route changes, so status and route never disagree.
+      const first = prev.podCIDR === undefined && !recovered && !res.from;
+      if (!first) await write();
       if (prev.podCIDR !== block) {
         // A new host's first block is shown by its CIDRAllocated condition; a block that moved or
         // came back from its route is news (Events on transitions only).
@@ -243,7 +249,11 @@ export class Reconciler {
           const text = res.from ? `Block moved from ${res.from} to ${block}` : `Recovered block ${block} from its route in the VPC route table`;
           this.d.events.emit(obj, 'Normal', recovered ? EventReason.CIDRRecovered : EventReason.CIDRAllocated, text);
         }
-        this.d.log.info('block assigned', { hostnetwork: name, podCIDR: block, from: res.from, recovered });
+        const line: LogLine = { level: 'info', msg: 'block assigned', fields: { hostnetwork: name, podCIDR: block, from: res.from, recovered } };
+        // A first block is logged with the record that stores it (a pass that only waits for its
+        // batch stores nothing, and the pass after it would log the block again).
+        if (first) logs.push(line);
+        else this.d.log.info(line.msg, line.fields);
       }
     }
     // The block is in status now: the hint recovered from its route has done its job.

@@ -97,7 +97,7 @@ const ASSUMPTIONS = [
   'API requests: kube-apiserver apiserver_request_total before/after minus the requests the benchmark itself made (watches excluded).',
   'Events: POST + PATCH events of those requests. The controller writes Events in the background, so each scenario waits (before it starts and after it ends) until hostnet_events_pending is 0: a scenario counts its own Events, not the tail of the previous one (details.eventsLagSeconds: how long that took).',
   'CPU and peak RSS: the controller process only (/proc/PID/stat utime+stime; VmHWM reset per scenario through /proc/PID/clear_refs).',
-  'NIC scenario: --source-dest-check=disable; one ListPorts + one UpdatePort per host; the emulator throttles writes only (N UpdatePort / 10 per s is the cloud floor), the controller client limiter has a write bucket (--cloud-qps) and a read bucket of its own (--cloud-read-qps), so N / qps.',
+  'NIC scenario: --source-dest-check=disable; one UpdatePort per host, a shared port listing plus one ListPorts per changed host; the emulator throttles writes only (N UpdatePort / 10 per s is the cloud floor), the controller client limiter has a write bucket (--cloud-qps) and a read bucket of its own (--cloud-read-qps), so N / qps.',
   'The emulator runs in the benchmark process; all processes (apiserver, etcd, controller, benchmark) share the machine.',
 ];
 

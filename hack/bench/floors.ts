@@ -64,9 +64,9 @@ export function nicFloor(hosts: number, c: CloudSettings, clientQps: number): Fl
     seconds: round(Math.max(f.seconds, updatePortSeconds)),
     perRouteCalls: f.perRouteCalls + hosts,
     perRouteSeconds: round(c.writesPerSecond > 0 ? (f.perRouteCalls + hosts) / c.writesPerSecond : 0),
-    // The controller's client limiter (--cloud-qps) counts the ListPorts reads too: a port change
-    // is read, read again just before the write and after it (lost-update check): 4 calls per host.
-    clientLimitedSeconds: round(clientQps > 0 ? (4 * hosts) / clientQps : 0),
+    // The controller's write bucket (--cloud-qps): one UpdatePort per host. (Reads have a bucket
+    // of their own, --cloud-read-qps, and a wave of hosts shares one port listing.)
+    clientLimitedSeconds: round(clientQps > 0 ? hosts / clientQps : 0),
   };
 }
 

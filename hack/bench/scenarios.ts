@@ -397,7 +397,7 @@ export class SizeRun {
       creating.catch((e: unknown) => (createErr = e));
       await this.until(
         `${name} N=${n}`,
-        // The NIC step costs calls per host (3 ListPorts + UpdatePort at --cloud-qps): allow more.
+        // The NIC step costs an UpdatePort per host at --cloud-qps: allow more.
         Math.max(300_000, n * (this.nic ? 1000 : 200)),
         () => {
           if (createErr) throw createErr;

@@ -217,9 +217,10 @@ describe('huawei provider against the emulator', function () {
       assert.deepEqual(await p.ensureSourceDestCheck(ECS1.id, 'disable', '10.0.2.0/24'), { portId: ECS1.portId, changed: true, addresses: [ECS1.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
-        // Read, read again just before the write (someone else's change since?), write, read
-        // again (our write not lost to someone else's?).
-        ['ListPorts', 'ListPorts', 'UpdatePort', 'ListPorts'],
+        // Read (a change needed?), read again once the write's token is taken (compute the write
+        // from what the port is right before it), write; its answer shows the port as written,
+        // so no read after it.
+        ['ListPorts', 'ListPorts', 'UpdatePort'],
       );
       const pairs = emu.state.getPort(ECS1.portId).allowed_address_pairs.map((a) => a.ip_address);
       assert.deepEqual(pairs, ['192.168.0.100', '1.1.1.1/0']);
@@ -236,7 +237,7 @@ describe('huawei provider against the emulator', function () {
       assert.deepEqual(await p.ensureSourceDestCheck(ECS2.id, 'block', '10.0.3.0/24'), { portId: ECS2.portId, changed: true, addresses: [ECS2.ip] });
       assert.deepEqual(
         emu.calls.map((c) => c.operation),
-        ['NeutronListPorts', 'NeutronListPorts', 'NeutronUpdatePort', 'NeutronListPorts'],
+        ['NeutronListPorts', 'NeutronListPorts', 'NeutronUpdatePort'],
       );
       assert.deepEqual(
         emu.state.getPort(ECS2.portId).allowed_address_pairs.map((a) => a.ip_address),
@@ -276,6 +277,20 @@ describe('huawei provider against the emulator', function () {
         assert.ok(pairsOn(ECS1.portId).includes(other), `${other} was lost: ${pairsOn(ECS1.portId).join(', ')}`);
       }
       assert.deepEqual(pairsOn(ECS1.portId), ['192.168.0.100', '192.168.0.101']);
+    });
+
+    it('many servers at once: one shared listing of the ports decides what to change, not a read per server (issue 16)', async () => {
+      const servers = Array.from({ length: 40 }, (_, i) => emu.addServer({ name: `many-${i}`, ip: `192.168.0.${150 + i}` }));
+      const p = provider(emu);
+      const results = await Promise.all(servers.map((srv) => p.ensureSourceDestCheck(srv.id, 'disable', '10.0.2.0/24')));
+      assert.ok(results.every((r) => r.changed));
+      for (const srv of servers) assert.deepEqual(pairsOn(emu.state.listPorts({ device_id: srv.id })[0]!.id), ['1.1.1.1/0'], srv.name);
+      const ops = emu.calls.map((c) => c.operation);
+      assert.equal(ops.filter((o) => o === 'UpdatePort').length, servers.length);
+      // Each change still reads its server right before its write; what to change came from a
+      // listing shared by many (a read per server for that, too, would make it 2 per server).
+      const reads = ops.filter((o) => o === 'ListPorts').length;
+      assert.ok(reads < 1.5 * servers.length, `${reads} ListPorts for ${servers.length} servers`);
     });
 
     it('removeAddressPair takes off exactly that pair; a server without ports has nothing to remove', async () => {

@@ -59,6 +59,12 @@ async function harness(
   };
   const status = new FakeStatusWriter(journal);
   const store = new MemoryLedgerStore();
+  const writeShard = store.writeShard.bind(store);
+  store.writeShard = async (key, records, meta, version) => {
+    const v = await writeShard(key, records, meta, version);
+    journal.push({ kind: 'ledger', records: Object.fromEntries(records) });
+    return v;
+  };
   const log = silentLogger();
   const ledger = new Ledger(store, new BlockAllocator(pool, o.blockSize ?? 24, ['192.168.0.0/24']), log);
   for (const [owner, block] of Object.entries(o.records ?? {})) await ledger.assign({ owner, pinned: block });
@@ -125,7 +131,7 @@ async function harness(
 const reasons = (h: Harness, name?: string) => h.events.events.filter((e) => name === undefined || e.name === name).map((e) => e.reason);
 
 describe('Reconciler (in-memory parts)', () => {
-  it('new host: finalizer, block recorded in status before any route, route programmed, Ready', async () => {
+  it('new host: finalizer, block recorded in the ledger before any route, route programmed, Ready', async () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
     const result = await h.rec.sync('h1');
@@ -141,12 +147,16 @@ describe('Reconciler (in-memory parts)', () => {
     assert.equal(h.cond('h1', 'CIDRAllocated')?.reason, 'Allocated');
     assert.equal(h.cond('h1', 'Ready')?.reason, 'HostReady');
 
-    // Order: finalizer, then a status write carrying podCIDR, then the first route call.
+    // Order: finalizer, then the ledger's durable record of the block, then the first route
+    // call; status gets the block in the pass's one write (none before the route).
     const kinds = h.journal.map((e) => e.kind);
-    const firstPodCidr = h.journal.findIndex((e) => e.kind === 'status' && e.status.podCIDR === '10.0.0.0/24');
+    const recorded = h.journal.findIndex((e) => e.kind === 'ledger' && e.records['10.0.0.0/24'] === 'h1');
     const firstRoute = h.journal.findIndex((e) => e.kind === 'cloud');
-    assert.ok(kinds.indexOf('addFinalizer') >= 0 && kinds.indexOf('addFinalizer') < firstPodCidr, `journal: ${kinds.join(',')}`);
-    assert.ok(firstPodCidr >= 0 && firstRoute > firstPodCidr, `podCIDR written at ${firstPodCidr}, first route call at ${firstRoute}`);
+    assert.ok(kinds.indexOf('addFinalizer') >= 0 && kinds.indexOf('addFinalizer') < recorded, `journal: ${kinds.join(',')}`);
+    assert.ok(recorded >= 0 && firstRoute > recorded, `block recorded in the ledger at ${recorded}, first route call at ${firstRoute}`);
+    const statusWrites = h.journal.filter((e) => e.kind === 'status');
+    assert.equal(statusWrites.length, 1, `one status write for a new host: journal ${kinds.join(',')}`);
+    assert.equal(statusWrites[0]!.kind === 'status' && statusWrites[0]!.status.podCIDR, '10.0.0.0/24');
 
     const route = h.routes().get('10.0.0.0/24')!;
     assert.deepEqual([route.nexthop, route.description, route.kind], ['i-1', markFor(ID, 'h1'), 'host']);
@@ -718,7 +728,7 @@ describe('Reconciler: a cloud without a source/destination check', () => {
 });
 
 describe('Reconciler: status writes per pass', () => {
-  it('a new host: the block record before the first route plus one write per pass; none once converged', async () => {
+  it('a new host: one write per pass (its first block rides with it: the ledger recorded it before the route); none once converged', async () => {
     const h = await harness();
     h.create('h1', { instanceID: 'i-1' });
     const perPass: number[] = [];
@@ -728,7 +738,7 @@ describe('Reconciler: status writes per pass', () => {
       await h.tables.flushAll();
       perPass.push(h.status.writes - before);
     }
-    assert.deepEqual(perPass, [1, 1, 0]);
+    assert.deepEqual(perPass, [0, 1, 0]);
     assert.equal(h.cond('h1', 'Ready')?.status, 'True');
     // A migration: one write per pass until Ready again.
     h.create('h1', { instanceID: 'i-2' });

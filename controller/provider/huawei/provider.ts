@@ -27,6 +27,7 @@ import { TokenBucket } from '../ratelimit.js';
 import { akHint, redact, sameCredentials, type HuaweiCredentials } from './credentials.js';
 import { CREDENTIALS_CHECK_MS, CredentialsReread } from '../credentials-file.js';
 import { covers, parseCidr } from '../../cidr.js';
+import { PortDirectory, type PortView } from './port-directory.js';
 
 export type { HuaweiProviderConfig, HuaweiFlavor } from './config.js';
 
@@ -72,13 +73,6 @@ function samePairs(a: readonly AddressPair[], b: readonly AddressPair[]): boolea
 /** Read-compute-write rounds for one server's ports before a lost update is reported. */
 const PORT_UPDATE_ATTEMPTS = 3;
 
-interface PortView {
-  id: string;
-  pairs: AddressPair[];
-  /** fixed_ips[].ip_address: the server's own addresses on this port. */
-  addresses: string[];
-}
-
 function rec(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
@@ -91,20 +85,31 @@ function s(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
+function toPairs(v: unknown): AddressPair[] {
+  return arr(v)
+    .map(rec)
+    .filter((a) => s(a.ip_address) !== '')
+    .map((a) => (s(a.mac_address) ? { ip_address: s(a.ip_address), mac_address: s(a.mac_address) } : { ip_address: s(a.ip_address) }));
+}
+
 function toPorts(resp: unknown): PortView[] {
   return arr(rec(resp).ports)
     .map(rec)
     .filter((p) => s(p.id) !== '')
     .map((p) => ({
       id: s(p.id),
-      pairs: arr(p.allowed_address_pairs)
-        .map(rec)
-        .filter((a) => s(a.ip_address) !== '')
-        .map((a) => (s(a.mac_address) ? { ip_address: s(a.ip_address), mac_address: s(a.mac_address) } : { ip_address: s(a.ip_address) })),
+      deviceId: s(p.device_id),
+      pairs: toPairs(p.allowed_address_pairs),
       addresses: arr(p.fixed_ips)
         .map((f) => s(rec(f).ip_address))
         .filter((ip) => ip !== ''),
     }));
+}
+
+/** The pairs an UpdatePort answer shows on the port; undefined when the answer does not say. */
+function answeredPairs(resp: unknown): AddressPair[] | undefined {
+  const port = rec(rec(resp).port);
+  return Array.isArray(port.allowed_address_pairs) ? toPairs(port.allowed_address_pairs) : undefined;
 }
 
 /**
@@ -206,6 +211,8 @@ export class HuaweiCloudProvider implements CloudProvider {
   private readonly tableLocks = new Map<string, Promise<unknown>>();
   /** Per server: one change of its ports' address pairs at a time (see changePortPairs). */
   private readonly portLocks = new Map<string, Promise<unknown>>();
+  /** Where a change of a server's ports starts: one shared listing when many servers are checked at once. */
+  private readonly portDirectory: PortDirectory;
   private readonly fence?: WriteFence;
   private readonly auth: AuthBackoff;
 
@@ -222,6 +229,10 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.rememberSecrets(credentials);
     this.writeLimiter = new TokenBucket({ qps: resolved.qps, burst: resolved.burst });
     this.readLimiter = new TokenBucket({ qps: resolved.readQps, burst: resolved.burst });
+    this.portDirectory = new PortDirectory(
+      (limit, marker) => this.listPortsPage(limit, marker),
+      async (instanceId) => (await this.listServerPorts(instanceId)).ports,
+    );
     this.fence = deps.fence;
     this.auth = deps.authBackoff ?? new AuthBackoff();
     this.makeClient = (c) =>
@@ -278,14 +289,18 @@ export class HuaweiCloudProvider implements CloudProvider {
     return this.reread?.check() ?? false;
   }
 
-  /** One SDK call: auth backoff, rate limit, deadline, raw capture, answer check, classification. */
-  private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>, retried = false): Promise<T> {
+  /**
+   * One SDK call: auth backoff, rate limit, deadline, raw capture, answer check, classification.
+   * `tokenTaken`: the caller already took this call's token of the rate limit (a port write
+   * whose read had to come after the wait; see changePortPairs).
+   */
+  private async call<T>(operation: string, fn: (client: VpcClient) => Promise<T>, retried = false, tokenTaken = false): Promise<T> {
     // Held back by the auth backoff: a rotated Secret ends it now rather than at the next tick.
     if (this.auth.consecutiveFailures > 0) this.checkCredentials();
     const admitted = this.auth.admit(operation);
     if (!admitted.send) throw admitted.error;
     // A closed fence ends the wait for a token; a write is fenced after the wait, when it is sent.
-    await (READ_OPERATION.test(operation) ? this.readLimiter : this.writeLimiter).acquire(this.fence?.signal);
+    if (!tokenTaken) await this.limiterFor(operation).acquire(this.fence?.signal);
     const raw: RawCapture = {};
     const started = Date.now();
     const limitMs = this.config.timeoutMs + 1000;
@@ -438,6 +453,20 @@ export class HuaweiCloudProvider implements CloudProvider {
     this.log.debug('route table updated', { provider: this.name, routeTableId: tableId, add: batch.add.length, mod: batch.mod.length, del: batch.del.length });
   }
 
+  private limiterFor(operation: string): TokenBucket {
+    return READ_OPERATION.test(operation) ? this.readLimiter : this.writeLimiter;
+  }
+
+  /** One page of the project's ports (ListPorts / NeutronListPorts paged by limit and marker). */
+  private async listPortsPage(limit: number, marker: string | undefined): Promise<PortView[]> {
+    if (this.config.flavor === 'otc') {
+      const req = new vpcSdk.NeutronListPortsRequest().withLimit(limit);
+      return toPorts(await this.call('NeutronListPorts', (c) => c.neutronListPorts(marker === undefined ? req : req.withMarker(marker))));
+    }
+    const req = new vpcSdk.ListPortsRequest().withLimit(limit);
+    return toPorts(await this.call('ListPorts', (c) => c.listPorts(marker === undefined ? req : req.withMarker(marker))));
+  }
+
   private async listServerPorts(instanceId: string): Promise<{ ports: PortView[]; operation: string }> {
     if (this.config.flavor === 'otc') {
       // OTC has no v1 ports API: Neutron.
@@ -448,7 +477,8 @@ export class HuaweiCloudProvider implements CloudProvider {
     return { ports: toPorts(resp), operation: 'ListPorts' };
   }
 
-  private async updatePortPairs(portId: string, pairs: AddressPair[]): Promise<void> {
+  /** Replaces the port's pairs; resolves with the pairs the answer shows (undefined: it does not say). */
+  private async updatePortPairs(portId: string, pairs: AddressPair[], tokenTaken: boolean): Promise<AddressPair[] | undefined> {
     const sdkPairs = pairs.map((p) => {
       const pair = new vpcSdk.AllowedAddressPair().withIpAddress(p.ip_address);
       return p.mac_address ? pair.withMacAddress(p.mac_address) : pair;
@@ -457,13 +487,12 @@ export class HuaweiCloudProvider implements CloudProvider {
       const req = new vpcSdk.NeutronUpdatePortRequest()
         .withPortId(portId)
         .withBody(new vpcSdk.NeutronUpdatePortRequestBody().withPort(new vpcSdk.NeutronUpdatePortOption().withAllowedAddressPairs(sdkPairs)));
-      await this.call('NeutronUpdatePort', (c) => c.neutronUpdatePort(req));
-      return;
+      return answeredPairs(await this.call('NeutronUpdatePort', (c) => c.neutronUpdatePort(req), false, tokenTaken));
     }
     const req = new vpcSdk.UpdatePortRequest()
       .withPortId(portId)
       .withBody(new vpcSdk.UpdatePortRequestBody().withPort(new vpcSdk.UpdatePortOption().withAllowedAddressPairs(sdkPairs)));
-    await this.call('UpdatePort', (c) => c.updatePort(req));
+    return answeredPairs(await this.call('UpdatePort', (c) => c.updatePort(req), false, tokenTaken));
   }
 
   async ensureSourceDestCheck(instanceId: string, mode: SourceDestCheckMode, block: string): Promise<SourceDestCheckResult> {
@@ -506,10 +535,15 @@ export class HuaweiCloudProvider implements CloudProvider {
   /**
    * Applies `change` to the allowed_address_pairs of every port of the server. The list is
    * replaced on update and the API has no conditional write, so: one change per server at a time
-   * in this process (portLocks), and a change made by someone else is not overwritten unseen: the
-   * ports are read again just before the write (a difference: compute again from the new read)
-   * and after it (our pairs not there as written: someone wrote in between; compute again). What
-   * remains is the short gap between the second read and the write.
+   * in this process (portLocks), and a change made by someone else is not overwritten unseen:
+   * whether a change is needed comes from the port directory (one shared listing when many
+   * servers are checked at once, else a read of this server); when it is, the write's token of
+   * the rate limit is taken first, then this server's ports are read and the write computed from
+   * that read goes out at once, so no wait for the write budget sits between the read and the
+   * write. The write's answer shows the port as written; an answer that does not (or says
+   * nothing) is checked with one more read (someone wrote in between: compute again). A change
+   * costs 2 reads (1 when the directory answered from a listing) and 1 write, a port already
+   * right 1 read or a share of a listing.
    */
   private changePortPairs(
     instanceId: string,
@@ -518,27 +552,36 @@ export class HuaweiCloudProvider implements CloudProvider {
   ): Promise<{ ports: PortView[]; changedPorts: string[] }> {
     return this.withLock(this.portLocks, instanceId, async () => {
       const changedPorts = new Set<string>();
+      const listOp = this.config.flavor === 'otc' ? 'NeutronListPorts' : 'ListPorts';
+      const noPort = (): CloudError =>
+        new CloudError({ kind: 'notFound', operation: listOp, cloudMessage: `no NIC port found for server ${instanceId} (device_id) in project ${this.config.projectId}` });
+      let seen = await this.portDirectory.lookup(instanceId);
       for (let attempt = 1; ; attempt++) {
-        const { ports, operation: listOp } = await this.listServerPorts(instanceId);
-        if (!ports.length && portRequired) {
-          throw new CloudError({ kind: 'notFound', operation: listOp, cloudMessage: `no NIC port found for server ${instanceId} (device_id) in project ${this.config.projectId}` });
-        }
+        if (!seen.length && portRequired) throw noPort();
+        if (!seen.some((p) => change(p.pairs).changed)) return { ports: seen, changedPorts: [...changedPorts] };
+        // A closed fence ends the wait (and the write is fenced again when it is sent).
+        await this.writeLimiter.acquire(this.fence?.signal);
+        const { ports } = await this.listServerPorts(instanceId);
+        if (!ports.length && portRequired) throw noPort();
         const writes = ports.map((p) => ({ port: p, ...change(p.pairs) })).filter((w) => w.changed);
+        // Already right (the directory's view was older than the port): the token goes unused.
         if (!writes.length) return { ports, changedPorts: [...changedPorts] };
-        const before = await this.listServerPorts(instanceId);
-        const moved = writes.some((w) => !samePairs(before.ports.find((p) => p.id === w.port.id)?.pairs ?? [], w.port.pairs));
-        if (!moved) {
-          for (const w of writes) {
-            await this.updatePortPairs(w.port.id, w.pairs);
-            changedPorts.add(w.port.id);
-          }
-          const after = await this.listServerPorts(instanceId);
-          if (writes.every((w) => samePairs(after.ports.find((p) => p.id === w.port.id)?.pairs ?? [], w.pairs))) return { ports: after.ports, changedPorts: [...changedPorts] };
+        let confirmed = true;
+        for (const [i, w] of writes.entries()) {
+          const answered = await this.updatePortPairs(w.port.id, w.pairs, i === 0);
+          this.portDirectory.forget(instanceId);
+          changedPorts.add(w.port.id);
+          if (answered === undefined || !samePairs(answered, w.pairs)) confirmed = false;
         }
+        const written = ports.map((p) => ({ ...p, pairs: writes.find((w) => w.port.id === p.id)?.pairs ?? p.pairs }));
+        if (confirmed) return { ports: written, changedPorts: [...changedPorts] };
+        const after = (await this.listServerPorts(instanceId)).ports;
+        if (writes.every((w) => samePairs(after.find((p) => p.id === w.port.id)?.pairs ?? [], w.pairs))) return { ports: after, changedPorts: [...changedPorts] };
         this.log.warn('NIC port changed by someone else while we updated it; reading it again', { provider: this.name, instanceId, attempt });
         if (attempt >= PORT_UPDATE_ATTEMPTS) {
           throw new CloudError({ kind: 'transient', operation: listOp, cloudMessage: `the NIC ports of server ${instanceId} kept changing during ${attempt} updates; trying again later` });
         }
+        seen = after;
       }
     });
   }

@@ -8,7 +8,8 @@ import type { StatusWriter } from '../../../controller/kube/status.js';
 export type JournalEntry =
   | { kind: 'status'; name: string; status: HostNetworkStatus }
   | { kind: 'addFinalizer' | 'removeFinalizer' | 'deleted'; name: string }
-  | { kind: 'cloud'; operation: string; detail?: unknown };
+  | { kind: 'cloud'; operation: string; detail?: unknown }
+  | { kind: 'ledger'; records: Record<string, string> };
 
 const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
