@@ -61,11 +61,20 @@ export function planRoute(input: {
   name: string;
   outcomes: RouteOutcomeView[];
   resyncPeriodMs: number;
+  /** The provider's capabilities.router: 'none' has no table to program. */
+  router?: 'cloud' | 'none';
 }): RoutePlan {
   const { prev, current, block, instanceID, name, outcomes } = input;
   const before = getCondition(prev.conditions, ConditionType.RouteProgrammed);
   const had = (s: Condition['status'], reason?: string): boolean => before?.status === s && (reason === undefined || before.reason === reason);
   const plan: RoutePlan = { notices: [], logs: [] };
+  if (input.router === 'none') {
+    // No route anywhere to report on: saying "route created" would be a lie. The agents of the
+    // other hosts route the block to this host's address (their HostConfigured says how many).
+    plan.nextHop = instanceID;
+    plan.condition = { status: 'True', reason: Reason.NoCloudRouter, message: `No cloud router (--cloud-provider=none): no route table to program; the hosts' hostnet-agents (--routing=direct) route ${block} to ${instanceID} directly` };
+    return plan;
+  }
   const bad = outcomes.find((o) => o.state !== 'Programmed');
   if (bad?.state === 'Pending') {
     // Not an error: keep the condition as it is (Unknown at first) until the batch is done.

@@ -269,7 +269,7 @@ export class Reconciler {
       if (since === undefined) this.pendingSince.set(name, Date.now());
       if (since === undefined || Date.now() - since < PENDING_RECHECK_MS) return { requeueAfterMs: PENDING_RECHECK_MS };
     }
-    const route = planRoute({ prev, current: getCondition(status.conditions, ConditionType.RouteProgrammed), block, instanceID, name, outcomes, resyncPeriodMs: this.d.config.resyncPeriodMs });
+    const route = planRoute({ prev, current: getCondition(status.conditions, ConditionType.RouteProgrammed), block, instanceID, name, outcomes, resyncPeriodMs: this.d.config.resyncPeriodMs, router: this.d.provider.capabilities.router });
     if (route.condition) cond(ConditionType.RouteProgrammed, route.condition.status, route.condition.reason, route.condition.message);
     if (route.nextHop !== undefined) status.nextHop = route.nextHop;
     notices.push(...route.notices);

@@ -50,6 +50,11 @@ export const Reason = {
   LedgerFull: 'LedgerFull',
   // RouteProgrammed
   RouteCreated: 'RouteCreated',
+  /**
+   * No cloud router to program (--cloud-provider=none): the hosts' hostnet-agents route the block
+   * directly (--routing=direct), so RouteProgrammed is True without a route table.
+   */
+  NoCloudRouter: 'NoCloudRouter',
   RoutePending: 'RoutePending',
   RouteConflict: 'RouteConflict',
   RouteQuotaExceeded: 'RouteQuotaExceeded',
