@@ -350,8 +350,8 @@ export class Reconciler {
     }
 
     // 4. Ready, then the one record of the pass; what it announces goes out once it is stored.
-    const managed = this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported';
-    const ready = planReady(status.conditions, managed, block, instanceID, gen);
+    const nic = this.d.provider.capabilities.sourceDestCheck === 'not-applicable' ? 'not-applicable' : this.d.config.sourceDestCheck === 'off' ? 'off' : 'managed';
+    const ready = planReady(status.conditions, nic, block, instanceID, gen, this.d.provider.capabilities.router);
     cond(ConditionType.Ready, ready.status, ready.reason, ready.message);
     status.observedGeneration = gen;
     await write();

@@ -65,6 +65,7 @@ describe('integration: the controller with --cloud-provider=none', function () {
       return isReady(hn) ? hn : undefined;
     }, 60_000, 100);
     assert.equal(ready.status?.podCIDR, block, 'the block stays');
+    assert.equal(cond(ready, 'Ready')?.message, `Containers in ${block} are on host-1; with no cloud router the hosts' hostnet-agents route the block directly`, 'Ready claims no NIC step and no cloud route');
 
     // No provider call but the list of (no) route tables: every other operation's counter is 0.
     const text = await (await fetch(ctl.metricsUrl)).text();
