@@ -99,7 +99,8 @@ export class KubeStatusWriter implements StatusWriter {
     )) as HostNetwork;
     // A field left out is removed only when we owned it alone; one also owned by the merge
     // patches of a version before this one (an upgraded object) survives the apply. Removed once
-    // with a guarded JSON patch; a field the apply writes again afterwards is ours alone.
+    // with a guarded JSON patch; a field the apply writes again afterwards is ours alone. A test
+    // that fails (the field changed in between: 422) fails this write, and the pass is retried.
     const leftover = leftoverRemovals(updated.status, mine);
     if (leftover.length > 0) {
       updated = (await this.api.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, name, body: leftover, fieldManager: FIELD_MANAGER }, jsonPatch)) as HostNetwork;
