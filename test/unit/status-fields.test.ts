@@ -39,14 +39,14 @@ describe('status fields: what an apply left over', () => {
     const stored: HostNetworkStatus = {
       podCIDR: '10.0.2.0/24',
       hostIP: '192.168.0.2',
-      addedPair: { instanceID: 'srv-1', portId: 'p-1', pair: '1.1.1.1/0' },
+      addedPair: { instanceID: 'srv-1', portId: 'p-1', pair: 'pair-record-1' },
       conditions: [c('CIDRAllocated'), c('HostIPVerified'), c('HostConfigured'), c('Ready'), c('ExampleComOther')],
     };
     const applied = controllerStatus({ podCIDR: '10.0.2.0/24', conditions: [c('CIDRAllocated')] });
     assert.deepEqual(leftoverRemovals(stored, applied), [
       { op: 'test', path: '/status/hostIP', value: '192.168.0.2' },
       { op: 'remove', path: '/status/hostIP' },
-      { op: 'test', path: '/status/addedPair', value: { instanceID: 'srv-1', portId: 'p-1', pair: '1.1.1.1/0' } },
+      { op: 'test', path: '/status/addedPair', value: { instanceID: 'srv-1', portId: 'p-1', pair: 'pair-record-1' } },
       { op: 'remove', path: '/status/addedPair' },
       { op: 'test', path: '/status/conditions/3/type', value: 'Ready' },
       { op: 'remove', path: '/status/conditions/3' },
