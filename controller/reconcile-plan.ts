@@ -61,11 +61,20 @@ export function planRoute(input: {
   name: string;
   outcomes: RouteOutcomeView[];
   resyncPeriodMs: number;
+  /** The provider's capabilities.router: 'none' has no table to program. */
+  router?: 'cloud' | 'none';
 }): RoutePlan {
   const { prev, current, block, instanceID, name, outcomes } = input;
   const before = getCondition(prev.conditions, ConditionType.RouteProgrammed);
   const had = (s: Condition['status'], reason?: string): boolean => before?.status === s && (reason === undefined || before.reason === reason);
   const plan: RoutePlan = { notices: [], logs: [] };
+  if (input.router === 'none') {
+    // No route anywhere to report on: saying "route created" would be a lie. The agents of the
+    // other hosts route the block to this host's address (their HostConfigured says how many).
+    plan.nextHop = instanceID;
+    plan.condition = { status: 'True', reason: Reason.NoCloudRouter, message: `No cloud router (--cloud-provider=none): no route table to program; the hosts' hostnet-agents (--routing=direct) route ${block} to ${instanceID} directly` };
+    return plan;
+  }
   const bad = outcomes.find((o) => o.state !== 'Programmed');
   if (bad?.state === 'Pending') {
     // Not an error: keep the condition as it is (Unknown at first) until the batch is done.
@@ -117,20 +126,31 @@ function routeReason(state: string, error?: CloudError): [string, EventReason | 
 }
 
 /**
+ * The NIC step of a host: 'managed' (the controller lets the block through the NIC's
+ * source/destination check), 'off' (--source-dest-check=off: the operator's job) or
+ * 'not-applicable' (the provider has no such check: Alibaba Cloud, --cloud-provider=none).
+ */
+export type NicStep = 'managed' | 'off' | 'not-applicable';
+
+/**
  * Ready: every condition the controller manages but HostIPVerified (a wrong spec.hostIP is
  * shown, it does not stop the traffic: the route's next hop is the server id, the address pair
  * is on its port). A host whose agent reports (HostConfigured, hostnet-agent's own condition) is
  * ready only once the agent has set it up for this generation (after a migration, the new
- * server's agent); hosts without an agent have no such condition and are ready as before.
+ * server's agent); hosts without an agent have no such condition and are ready as before. The
+ * message says what carries the traffic and claims no step that was not taken.
  */
-export function planReady(conditions: Condition[] | undefined, nicManaged: boolean, block: string, instanceID: string, generation: number | undefined): Verdict {
+export function planReady(conditions: Condition[] | undefined, nic: NicStep, block: string, instanceID: string, generation: number | undefined, router: 'cloud' | 'none' = 'cloud'): Verdict {
   const agent = getCondition(conditions, AgentConditionType.HostConfigured);
   const agentView = agent && agent.observedGeneration !== generation ? { ...agent, status: 'Unknown' as const, reason: Reason.WaitingForAgent, message: `the host's hostnet-agent has not reported on generation ${generation} yet` } : agent;
-  const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(nicManaged ? [ConditionType.SourceDestCheckDisabled] : [])]
+  const notTrue = [ConditionType.CIDRAllocated, ConditionType.RouteProgrammed, ...(nic === 'managed' ? [ConditionType.SourceDestCheckDisabled] : [])]
     .map((t) => getCondition(conditions, t))
     .concat(agentView ? [agentView] : [])
     .find((c) => c?.status !== 'True');
   if (notTrue) return { status: 'False', reason: notTrue.reason, message: notTrue.message };
-  const note = nicManaged ? '' : ' (the NIC source/destination check is yours to disable)';
+  if (router === 'none') {
+    return { status: 'True', reason: Reason.HostReady, message: `Containers in ${block} are on ${instanceID}; with no cloud router the hosts' hostnet-agents route the block directly` };
+  }
+  const note = nic === 'off' ? ' (the NIC source/destination check is yours to disable)' : nic === 'not-applicable' ? ' (the cloud has no NIC source/destination check to disable)' : '';
   return { status: 'True', reason: Reason.HostReady, message: `Containers in ${block} are routed to ${instanceID}${note}` };
 }

@@ -279,7 +279,7 @@ export class Reconciler {
       if (since === undefined) this.pendingSince.set(name, Date.now());
       if (since === undefined || Date.now() - since < PENDING_RECHECK_MS) return { requeueAfterMs: PENDING_RECHECK_MS };
     }
-    const route = planRoute({ prev, current: getCondition(status.conditions, ConditionType.RouteProgrammed), block, instanceID, name, outcomes, resyncPeriodMs: this.d.config.resyncPeriodMs });
+    const route = planRoute({ prev, current: getCondition(status.conditions, ConditionType.RouteProgrammed), block, instanceID, name, outcomes, resyncPeriodMs: this.d.config.resyncPeriodMs, router: this.d.provider.capabilities.router });
     if (route.condition) cond(ConditionType.RouteProgrammed, route.condition.status, route.condition.reason, route.condition.message);
     if (route.nextHop !== undefined) status.nextHop = route.nextHop;
     notices.push(...route.notices);
@@ -360,8 +360,8 @@ export class Reconciler {
     }
 
     // 4. Ready, then the one record of the pass; what it announces goes out once it is stored.
-    const managed = this.d.config.sourceDestCheck !== 'off' && this.d.provider.capabilities.sourceDestCheck === 'supported';
-    const ready = planReady(status.conditions, managed, block, instanceID, gen);
+    const nic = this.d.provider.capabilities.sourceDestCheck === 'not-applicable' ? 'not-applicable' : this.d.config.sourceDestCheck === 'off' ? 'off' : 'managed';
+    const ready = planReady(status.conditions, nic, block, instanceID, gen, this.d.provider.capabilities.router);
     cond(ConditionType.Ready, ready.status, ready.reason, ready.message);
     status.observedGeneration = gen;
     await write();

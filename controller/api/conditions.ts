@@ -50,6 +50,11 @@ export const Reason = {
   LedgerFull: 'LedgerFull',
   // RouteProgrammed
   RouteCreated: 'RouteCreated',
+  /**
+   * No cloud router to program (--cloud-provider=none): the hosts' hostnet-agents route the block
+   * directly (--routing=direct), so RouteProgrammed is True without a route table.
+   */
+  NoCloudRouter: 'NoCloudRouter',
   RoutePending: 'RoutePending',
   RouteConflict: 'RouteConflict',
   RouteQuotaExceeded: 'RouteQuotaExceeded',
@@ -123,7 +128,7 @@ export function setCondition(
   const prev = (list ?? []).find((c) => c.type === next.type);
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : rfc3339(now);
   out.push({ ...next, lastTransitionTime });
-  return out.sort((a, b) => order(a.type) - order(b.type));
+  return out.sort((a, b) => conditionOrder(a.type) - conditionOrder(b.type));
 }
 
 export function getCondition(list: Condition[] | undefined, type: string): Condition | undefined {
@@ -131,7 +136,8 @@ export function getCondition(list: Condition[] | undefined, type: string): Condi
 }
 
 const ORDER: string[] = Object.values(ConditionType);
-function order(type: string): number {
+/** The controller's conditions in their fixed order; any other type (the agent's) after them. */
+export function conditionOrder(type: string): number {
   const i = ORDER.indexOf(type);
   return i < 0 ? ORDER.length : i;
 }

@@ -1,15 +1,23 @@
-// The one place that writes HostNetworks: status (merge patch on the status subresource) and
-// the finalizer (merge patch guarded by resourceVersion). It also remembers what it wrote, so a
-// reconcile that runs again before the informer has caught up starts from the newest status.
+// The one place that writes HostNetworks: status (server-side apply on the status subresource,
+// field manager hostnet-controller, carrying only the controller's own fields and conditions)
+// and the finalizer (merge patch guarded by resourceVersion). It also remembers what it wrote, so
+// a reconcile that runs again before the informer has caught up starts from the newest status.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import { FINALIZER, GROUP, PLURAL, VERSION, type HostNetwork, type HostNetworkStatus } from '../api/types.js';
+import { API_VERSION, FINALIZER, GROUP, KIND, PLURAL, VERSION, type HostNetwork, type HostNetworkStatus } from '../api/types.js';
 import { slimHostNetwork } from './informer.js';
+import { controllerStatus, leftoverRemovals } from './status-fields.js';
+
+/** The controller's field manager for its status applies (the agent's is hostnet-agent). */
+export const FIELD_MANAGER = 'hostnet-controller';
 
 export interface StatusWriter {
   /**
-   * Writes status when it differs from obj.status; returns the object as now stored (obj itself
-   * when nothing was written). obj is never modified: it may be the informer's cached copy.
+   * Writes the controller's part of status (every field but other managers' conditions, such as
+   * the agent's HostConfigured) when it differs from obj's; returns the object as now stored (obj
+   * itself when nothing was written), other managers' conditions included. A field of the
+   * controller's that `status` leaves out is removed. obj is never modified: it may be the
+   * informer's cached copy.
    */
   write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork>;
   addFinalizer(obj: HostNetwork): Promise<HostNetwork>;
@@ -28,6 +36,8 @@ export interface StatusWriter {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 function rvNewer(a: string | undefined, b: string | undefined): boolean {
   // resourceVersions are opaque, but etcd's are increasing integers; fall back to "not newer".
@@ -76,11 +86,25 @@ export class KubeStatusWriter implements StatusWriter {
   }
 
   async write(obj: HostNetwork, status: HostNetworkStatus): Promise<HostNetwork> {
-    if (isDeepStrictEqual(stripUndefined(obj.status ?? {}), stripUndefined(status))) return obj;
-    const updated = (await this.api.patchClusterCustomObjectStatus(
-      { group: GROUP, version: VERSION, plural: PLURAL, name: obj.metadata.name, body: { status: withNulls(obj.status ?? {}, status) } },
-      mergePatch,
+    const mine = controllerStatus(status);
+    if (isDeepStrictEqual(controllerStatus(obj.status), mine)) return obj;
+    const name = obj.metadata.name;
+    // Server-side apply: the server merges this into the stored status, so a condition the agent
+    // applied after our read stays as the agent wrote it (a merge patch built from our read would
+    // have put back the copy we read). force: the controller's fields are the controller's; a
+    // hand edit of one (kubectl edit --subresource=status) is taken back, as a merge patch did.
+    let updated = (await this.api.patchClusterCustomObjectStatus(
+      { group: GROUP, version: VERSION, plural: PLURAL, name, body: { apiVersion: API_VERSION, kind: KIND, metadata: { name }, status: mine }, fieldManager: FIELD_MANAGER, force: true },
+      apply,
     )) as HostNetwork;
+    // A field left out is removed only when we owned it alone; one also owned by the merge
+    // patches of a version before this one (an upgraded object) survives the apply. Removed once
+    // with a guarded JSON patch; a field the apply writes again afterwards is ours alone. A test
+    // that fails (the field changed in between: 422) fails this write, and the pass is retried.
+    const leftover = leftoverRemovals(updated.status, mine);
+    if (leftover.length > 0) {
+      updated = (await this.api.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, name, body: leftover, fieldManager: FIELD_MANAGER }, jsonPatch)) as HostNetwork;
+    }
     this.writes++;
     this.remember(updated);
     return updated;
@@ -108,15 +132,4 @@ export class KubeStatusWriter implements StatusWriter {
     }
     this.written.delete(obj.metadata.name);
   }
-}
-
-function stripUndefined<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
-}
-
-/** A merge patch removes a field only when it says null: fields we dropped become null. */
-function withNulls(before: HostNetworkStatus, after: HostNetworkStatus): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...after };
-  for (const k of Object.keys(before)) if ((after as Record<string, unknown>)[k] === undefined) out[k] = null;
-  return out;
 }

@@ -112,6 +112,13 @@ export interface ProviderCapabilities {
   sourceDestCheck: 'supported' | 'not-applicable';
   /** Entries go through a pending state: a route counts as programmed only once available. */
   asyncRoutes: boolean;
+  /**
+   * 'none': there is no router to program (--cloud-provider=none, direct routing: each host's
+   * hostnet-agent routes the peers' blocks itself), so no route table is managed and
+   * RouteProgrammed says so (reason NoCloudRouter) instead of naming tables. Absent or 'cloud':
+   * the cloud's route tables carry the blocks.
+   */
+  router?: 'cloud' | 'none';
 }
 
 /**

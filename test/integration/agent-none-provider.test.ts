@@ -1,6 +1,6 @@
 // The controller with --cloud-provider=none (direct routing: each host's hostnet-agent routes the
 // peers) on the real API server: a host gets its block (ledger + status.podCIDR), the NIC
-// condition says NotApplicable, Ready follows the agent's HostConfigured, and no provider call
+// condition says NotApplicable, RouteProgrammed says NoCloudRouter, Ready follows the agent's HostConfigured, and no provider call
 // of any kind is made but the (local, empty) list of route tables. No cloud, no cloud flag.
 import assert from 'node:assert/strict';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -37,6 +37,9 @@ describe('integration: the controller with --cloud-provider=none', function () {
     assert.deepEqual([cond(allocated, 'CIDRAllocated')?.status, cond(allocated, 'CIDRAllocated')?.reason], ['True', 'Allocated']);
     assert.deepEqual([cond(allocated, 'SourceDestCheckDisabled')?.status, cond(allocated, 'SourceDestCheckDisabled')?.reason], ['True', 'NotApplicable']);
     assert.deepEqual(allocated.status?.routeTables, [], 'no route table is managed');
+    // No route exists anywhere: RouteProgrammed says there is no cloud router (not RouteCreated).
+    assert.deepEqual([cond(allocated, 'RouteProgrammed')?.status, cond(allocated, 'RouteProgrammed')?.reason], ['True', 'NoCloudRouter']);
+    assert.match(cond(allocated, 'RouteProgrammed')?.message ?? '', /^No cloud router \(--cloud-provider=none\).*hostnet-agents \(--routing=direct\) route 10\.0\.\d+\.0\/24 to host-1 directly$/);
 
     // The agent reports a problem, then the host configured: Ready follows it.
     const writer = new ConditionWriter(kc);
@@ -48,6 +51,7 @@ describe('integration: the controller with --cloud-provider=none', function () {
       return isReady(hn) ? hn : undefined;
     }, 60_000, 100);
     assert.equal(ready.status?.podCIDR, block, 'the block stays');
+    assert.equal(cond(ready, 'Ready')?.message, `Containers in ${block} are on host-1; with no cloud router the hosts' hostnet-agents route the block directly`, 'Ready claims no NIC step and no cloud route');
 
     // No provider call but the list of (no) route tables: every other operation's counter is 0.
     const text = await (await fetch(ctl.metricsUrl)).text();

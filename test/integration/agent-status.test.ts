@@ -1,7 +1,7 @@
 // The agent's condition and the controller's status writes side by side on the real API server:
 // the agent applies HostConfigured with server-side apply (field manager hostnet-agent); the
-// controller's status write (today a merge patch of its whole status, built from the object it
-// read) keeps it, and the agent's apply leaves the controller's conditions alone.
+// controller's status write (server-side apply of its own fields and conditions, field manager
+// hostnet-controller) keeps it, and the agent's apply leaves the controller's conditions alone.
 import assert from 'node:assert/strict';
 import { CustomObjectsApi, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { useHostNetworkApi } from '../helpers/hostnetwork-api.js';

@@ -118,7 +118,9 @@ describe('--cloud-provider=none: the reconciler over it', () => {
     assert.deepEqual(s1.routeTables, []);
     assert.deepEqual([h.cond('h1', 'CIDRAllocated')?.status, h.cond('h1', 'CIDRAllocated')?.reason], ['True', 'Allocated']);
     assert.deepEqual([h.cond('h1', 'SourceDestCheckDisabled')?.status, h.cond('h1', 'SourceDestCheckDisabled')?.reason], ['True', 'NotApplicable']);
-    assert.equal(h.cond('h1', 'RouteProgrammed')?.status, 'True');
+    // No route exists: the condition says there is no cloud router, not that a route was created.
+    assert.deepEqual([h.cond('h1', 'RouteProgrammed')?.status, h.cond('h1', 'RouteProgrammed')?.reason], ['True', 'NoCloudRouter']);
+    assert.match(h.cond('h1', 'RouteProgrammed')?.message ?? '', /^No cloud router \(--cloud-provider=none\): no route table to program; the hosts' hostnet-agents \(--routing=direct\) route 10\.0\.\d+\.0\/24 to host-1 directly$/);
     // No agent has reported: a host without an agent is ready on its block alone.
     assert.equal(h.cond('h1', 'Ready')?.status, 'True');
     assert.deepEqual(h.calls, ['listRouteTables']);

@@ -19,6 +19,8 @@ export class NoCloudProvider implements CloudProvider {
     // No NIC is touched: the condition says NotApplicable and Ready does not wait for it.
     sourceDestCheck: 'not-applicable',
     asyncRoutes: false,
+    // The agents route directly: RouteProgrammed says NoCloudRouter rather than naming tables.
+    router: 'none',
   };
 
   /** No cloud router: the set of managed route tables is empty, so no route is ever written. */

@@ -100,7 +100,7 @@ Whether the controller needs cloud credentials, and the Secret holding them. aws
 SDK's default chain (IRSA, pod identity, instance metadata) instead.
 */}}
 {{- define "hostnet.needsCredentials" -}}
-{{- if and (not (has .Values.cloud.provider (list "memory" "aws"))) (not (and (eq .Values.cloud.provider "alibaba") .Values.cloud.alibaba.credentialChain)) }}true{{ end }}
+{{- if and (not (has .Values.cloud.provider (list "memory" "aws" "none"))) (not (and (eq .Values.cloud.provider "alibaba") .Values.cloud.alibaba.credentialChain)) }}true{{ end }}
 {{- end }}
 
 {{- define "hostnet.createCredentialsSecret" -}}
@@ -116,6 +116,7 @@ SDK's default chain (IRSA, pod identity, instance metadata) instead.
 Cross-field checks the JSON schema cannot express. Included by the Deployment.
 */}}
 {{- define "hostnet.validate" -}}
+{{- include "hostnet.validateNoCloud" . }}
 {{- $c := .Values.cloud.credentials }}
 {{- if and $c.existingSecret (or $c.accessKey $c.secretKey $c.securityToken) }}
 {{- fail "cloud.credentials: set either existingSecret or accessKey/secretKey, not both" }}
@@ -135,5 +136,29 @@ Cross-field checks the JSON schema cannot express. Included by the Deployment.
 {{- end }}
 {{- if gt (sub (int .Values.pool.blockSize) $poolPrefix) 24 }}
 {{- fail (printf "pool.blockSize: the pool %s would have more than 16,777,216 /%v blocks" .Values.pool.cidr .Values.pool.blockSize) }}
+{{- end }}
+{{- end }}
+
+{{/*
+cloud.provider=none (direct routing, no cloud router): the controller refuses every flag that
+would promise a cloud change, so the chart refuses the values behind them, naming the value.
+The cloud's tuning values (timeout, qps, burst, sourceDestCheck, routeTableCapacity,
+routeTableTag) have no effect there and are not passed.
+*/}}
+{{- define "hostnet.validateNoCloud" -}}
+{{- if eq .Values.cloud.provider "none" }}
+{{- $c := .Values.cloud }}
+{{- $set := list }}
+{{- range $k := list "region" "endpoint" "projectId" "vpcId" }}
+{{- if index $c $k }}{{ $set = append $set (printf "cloud.%s" $k) }}{{ end }}
+{{- end }}
+{{- if $c.routeTableIds }}{{ $set = append $set "cloud.routeTableIds" }}{{ end }}
+{{- if $c.securityGroup.id }}{{ $set = append $set "cloud.securityGroup.id" }}{{ end }}
+{{- range $k := list "existingSecret" "accessKey" "secretKey" "securityToken" }}
+{{- if index $c.credentials $k }}{{ $set = append $set (printf "cloud.credentials.%s" $k) }}{{ end }}
+{{- end }}
+{{- if $set }}
+{{- fail (printf "cloud.provider=none (direct routing: no cloud is called, each host's hostnet-agent routes the peers) takes no cloud values; unset %s" (join ", " $set)) }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -1,15 +1,11 @@
-// The race the agent's engineer noted (issue 13): the controller writes its whole status as a
-// merge patch built from the object it read, so an agent write (HostConfigured, server-side
-// apply) landing between the controller's read and its write is undone until the agent's next
-// check. Driven deterministically on the real API server: the controller's status writer
-// (KubeStatusWriter, the one the reconciler uses) is handed the object as read before the
-// agent's apply, with one of the controller's conditions changed, as a reconcile pass would.
-//
-// NOT in the suite (.mocharc.json's spec does not include test/races/): it fails on the current
-// controller/kube/status.ts. Run it by hand:
-//   jq 'del(.spec)' .mocharc.json > /tmp/m.json && npx mocha --config /tmp/m.json test/races/agent-status-race.test.ts
-// It belongs in test/integration/ once status.ts writes only the controller's own condition
-// types (see the report of issue 13 phase B).
+// The race the agent's engineer noted (issue 13): a controller that writes its whole status as a
+// merge patch built from the object it read undoes an agent write (HostConfigured, server-side
+// apply) landing between that read and its write, until the agent's next check. Driven
+// deterministically on the real API server: the controller's status writer (KubeStatusWriter,
+// the one the reconciler uses) is handed the object as read before the agent's apply, with one of
+// the controller's conditions changed, as a reconcile pass would. Both cases failed with the merge
+// patch writer; they pass since KubeStatusWriter applies only the controller's own fields and
+// condition types (server-side apply, field manager hostnet-controller).
 import assert from 'node:assert/strict';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { freshCluster } from '../helpers/controller.js';
