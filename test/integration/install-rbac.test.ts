@@ -375,7 +375,9 @@ describe('install: the chart RBAC is sufficient and minimal (controller under th
       if (v.resource === 'namespaces') {
         // Without it the id cannot be derived: the controller stops at start-up and says how to fix it.
         assert.match(ctl.logs(), /start-up failed: cannot read namespace kube-system to derive the installation id: .*set --installation-id, or let the controller get namespaces\/kube-system/);
-        assert.equal(ctl.proc.exitCode, 1, 'a failed start-up exits with status 1');
+        // The log line comes just before the exit: wait for the process to end, not for the line.
+        const code = await Promise.race([ctl.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), FAILURE_WINDOW_MS).unref())]);
+        assert.equal(code, 1, 'a failed start-up exits with status 1');
       }
     });
   }
