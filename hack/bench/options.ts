@@ -90,8 +90,8 @@ Options:
   --out bench-results      results folder (JSON: <date>.json and latest.json)
   --scenarios LIST         route scenarios to run (default cold,migration,drift,restart,churn; cold always runs)
   --skip-api-floor         skip the API-server floor (measured before each size's cold start, same API server)
-  --cpu-profile DIR        write a CPU profile (node --cpu-prof) of each size's cold start into DIR, plus
-                           a summary of the top functions by self time (hack/bench/cpuprofile.ts)
+  --cpu-profile DIR        write a CPU profile (node --cpu-prof) of each size's cold start and restart into
+                           DIR, plus a summary of the top functions by self time (hack/bench/cpuprofile.ts)
   --heap-snapshot DIR      write a heap snapshot of the controller once each size's cold start has
                            converged into DIR, plus a summary by constructor (hack/bench/heapsnapshot.ts)
   --skip-allocator         skip the allocator micro-benchmark

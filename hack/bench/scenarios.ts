@@ -10,7 +10,8 @@ import { callSeconds, nicFloor, percentile, round, routeFloor, summarizeCalls, t
 import { ProcWindowMeter, cpuSeconds, type ProcWindow } from './proc.js';
 import type { BenchOptions } from './options.js';
 import type { ApiFloor } from './apifloor.js';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { summarizeProfile } from './cpuprofile.js';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -107,6 +108,8 @@ export class SizeRun {
   private ctlArgs: string[] = [];
   /** The running controller records a CPU profile (--cpu-profile) not yet written. */
   private profiled = false;
+  /** Which start the profile records: the cold start's, then the restart's (file name). */
+  private profileLabel = 'cold-start';
   /** Measured before this size's cold start (bench.ts); attached to the cold start row. */
   apiFloor?: ApiFloor;
 
@@ -148,7 +151,7 @@ export class SizeRun {
 
   /**
    * The controller's environment; with --cpu-profile the first controller of a size (the cold
-   * start's) runs under node --cpu-prof, with --heap-snapshot every one writes a snapshot on
+   * start's) and the restarted one run under node --cpu-prof, with --heap-snapshot every one writes a snapshot on
    * SIGWINCH (SIGUSR2 is the controller's own state dump, SIGUSR1 node's inspector).
    */
   private ctlEnv(o: { profile: boolean }): Record<string, string> {
@@ -169,7 +172,7 @@ export class SizeRun {
   }
 
   private profileFile(): string {
-    return join(this.dir(this.env.opts.cpuProfileDir), `N${this.n}${this.nic ? '-nic' : ''}-cold-start.cpuprofile`);
+    return join(this.dir(this.env.opts.cpuProfileDir), `N${this.n}${this.nic ? '-nic' : ''}-${this.profileLabel}.cpuprofile`);
   }
 
   private dir(d: string): string {
@@ -538,7 +541,8 @@ export class SizeRun {
       this.meter.beforeKill();
       const t0 = Date.now();
       await this.ctl.kill();
-      this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: this.ctlEnv({ profile: false }), compiled: true, waitReady: false });
+      this.profileLabel = 'restart';
+      this.ctl = await startController({ kubeconfig: this.env.kubeconfig, args: this.ctlArgs, env: this.ctlEnv({ profile: true }), compiled: true, waitReady: false });
       this.meter.switchTo(this.ctl.proc.pid!);
       let readyAt = 0;
       let okReconciles = 0;
@@ -561,6 +565,10 @@ export class SizeRun {
         () => `${readyAt ? 'ready' : 'not ready'}, reconciled ${okReconciles}/${n}, queue depth ${depth}`,
       );
       const resyncedAt = Date.now();
+      // --cpu-profile: the restarted controller's profile too (process start → every host
+      // re-synced), ended after the measured window.
+      const prof = await this.endCpuProfile();
+      if (prof) writeFileSync(`${prof}.txt`, summarizeProfile(prof, 30) + '\n');
       const readyHosts = tracker.list().filter(isReady).length;
       if (readyHosts !== n) throw new Error(`${readyHosts} of ${n} hosts Ready after the restart`);
       return {
