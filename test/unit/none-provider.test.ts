@@ -6,16 +6,13 @@ import assert from 'node:assert/strict';
 import { BlockAllocator } from '../../controller/allocator.js';
 import { getCondition, rfc3339 } from '../../controller/api/conditions.js';
 import { ConfigError, parseConfig, type Config } from '../../controller/config.js';
-import { MemoryEventSink } from '../../controller/kube/events.js';
 import { Ledger, MemoryLedgerStore } from '../../controller/ledger.js';
 import { silentLogger } from '../../controller/logger.js';
 import { createProvider } from '../../controller/provider/factory.js';
 import { NoCloudProvider } from '../../controller/provider/none/provider.js';
 import type { CloudProvider } from '../../controller/provider/provider.js';
-import { Reconciler } from '../../controller/reconciler.js';
-import { routeOwnership } from '../../controller/routes/ownership.js';
-import { RouteTableSet } from '../../controller/routes/tableset.js';
 import { FakeStatusWriter } from './fakes/status.js';
+import { wireReconciler } from './fakes/wiring.js';
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   const r = parseConfig(argv, env);
@@ -75,26 +72,7 @@ describe('--cloud-provider=none: the reconciler over it', () => {
     const status = new FakeStatusWriter();
     const log = silentLogger();
     const ledger = new Ledger(new MemoryLedgerStore(), new BlockAllocator('10.0.0.0/16', 24, []), log);
-    const ownership = routeOwnership(provider.capabilities.ownership, 'ut', {
-      ownerOfBlock: (d) => ledger.ownerOfBlock(d),
-      inPool: () => true,
-      isHostOfOurs: () => false,
-    });
-    const tables = new RouteTableSet(provider, { capacity: 200, batchWindowMs: 0, isOwned: (r) => ownership.isOwned(r), ownerOf: (r) => ownership.ownerOf(r), inPool: () => true });
-    await tables.init();
-    const rec = new Reconciler({
-      get: (name) => status.get(name),
-      list: () => [...status.objects.values()],
-      status,
-      ledger,
-      tables,
-      provider,
-      ownership,
-      events: new MemoryEventSink(),
-      log,
-      config: { installationId: 'ut', sourceDestCheck: 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
-      recovered: new Map(),
-    });
+    const { reconciler: rec, tables } = await wireReconciler({ provider, status, ledger, log, installationId: 'ut', inPool: () => true });
     const sync = async (name: string): Promise<void> => {
       await rec.sync(name);
       await tables.flushAll();

@@ -5,16 +5,16 @@ import { BlockAllocator } from '../../controller/allocator.js';
 import { getCondition } from '../../controller/api/conditions.js';
 import { FINALIZER, type HostNetworkSpec } from '../../controller/api/types.js';
 import { containsCidr, parseCidr } from '../../controller/cidr.js';
-import { MemoryEventSink } from '../../controller/kube/events.js';
 import { Ledger, MemoryLedgerStore } from '../../controller/ledger.js';
 import { silentLogger } from '../../controller/logger.js';
 import { CloudError } from '../../controller/provider/errors.js';
 import { MEMORY_CHECK_OFF as CHECK_OFF, MemoryProvider, type MemoryProviderOptions } from '../../controller/provider/memory.js';
 import { Reconciler, RetryLater } from '../../controller/reconciler.js';
 import { markFor } from '../../controller/routes/marks.js';
-import { routeOwnership } from '../../controller/routes/ownership.js';
-import { RouteTableSet } from '../../controller/routes/tableset.js';
 import { FakeStatusWriter, type JournalEntry } from './fakes/status.js';
+import { wireReconciler } from './fakes/wiring.js';
+import type { MemoryEventSink } from '../../controller/kube/events.js';
+import type { RouteTableSet } from '../../controller/routes/tableset.js';
 
 const ID = 'ut';
 
@@ -73,35 +73,8 @@ async function harness(
     const c = parseCidr(d, false);
     return c !== undefined && containsCidr(p, c);
   };
-  // The controller's wiring (controller.ts): ownership as the provider declares it.
-  const ownership = routeOwnership(provider.capabilities.ownership, ID, {
-    ownerOfBlock: (d) => ledger.ownerOfBlock(d),
-    inPool,
-    isHostOfOurs: (id) => [...status.objects.values()].some((h) => h.spec.instanceID === id || h.status?.nextHop === id),
-  });
-  const tables = new RouteTableSet(provider, {
-    capacity: 200,
-    batchWindowMs: 0,
-    isOwned: (r) => ownership.isOwned(r),
-    ownerOf: (r) => ownership.ownerOf(r),
-    inPool,
-  });
-  await tables.init();
-  const events = new MemoryEventSink();
-  const inner = new Reconciler({
-    get: (name) => status.get(name),
-    list: () => [...status.objects.values()],
-    status,
-    ledger,
-    tables,
-    provider,
-    ownership,
-    events,
-    log,
-    config: { installationId: ID, sourceDestCheck: o.sourceDestCheck ?? 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
-    recovered: new Map(),
-    confirmGone: o.confirmGone,
-  });
+  // The controller's wiring (controller.ts).
+  const { reconciler: inner, tables, events } = await wireReconciler({ provider, status, ledger, log, installationId: ID, inPool, sourceDestCheck: o.sourceDestCheck, confirmGone: o.confirmGone });
   // A sync hands its route change to the table's next batch and returns; the table re-queues
   // the host when the batch is done. Here: sync, let the batch go out, sync again.
   const rec = {
