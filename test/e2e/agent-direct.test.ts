@@ -18,6 +18,7 @@ import { run } from '../netns/exec.js';
 import { getHostNetwork, HN_API, hostNetworkApi } from '../netns/cluster.js';
 import { containerPing, containerTraceroute, dockerAvailable, runContainer, startDockerd, type Dockerd } from '../netns/docker.js';
 import { startAgent, startKubeTunnel, type AgentProcess, type KubeTunnel } from '../netns/agent.js';
+import { teardownSteps } from '../helpers/teardown.js';
 
 const HOSTS = netns.SEED_HOSTS;
 /** A fourth host on another subnet, behind the plain router (the model's VPC namespace without vpc-sync). */
@@ -78,10 +79,7 @@ describe('e2e: direct routing without a cloud router (hostnet-agent --routing=di
   });
 
   after(async function () {
-    const errors: unknown[] = [];
-    const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-      await fn().catch((e: unknown) => errors.push(new Error(`${what}: ${(e as Error).message ?? String(e)}`)));
-    };
+    const { attempt, errors } = teardownSteps();
     for (const [host, a] of agents) {
       await attempt(`stop agent ${host}`, () => a.stop());
       if (failed) console.log(`--- agent ${host}\n${a.logs().slice(-5000)}`);

@@ -26,6 +26,7 @@ import {
   type Dockerd,
 } from '../netns/docker.js';
 import { startAgent, startKubeTunnel, type AgentProcess, type KubeTunnel } from '../netns/agent.js';
+import { teardownSteps } from '../helpers/teardown.js';
 
 const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
 const CHECK_PERIOD = '1s';
@@ -132,12 +133,7 @@ describe('e2e: hostnet-agent does the host half on real Docker (netns VPC model,
   });
 
   after(async function () {
-    const errors: unknown[] = [];
-    const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-      const t0 = Date.now();
-      await fn().catch((e: unknown) => errors.push(new Error(`${what}: ${(e as Error).message ?? String(e)}`)));
-      if (Date.now() - t0 > 5000) console.log(`      (teardown: ${what} took ${Date.now() - t0} ms)`);
-    };
+    const { attempt, errors } = teardownSteps({ reportSlowerThanMs: 5000 });
     for (const host of [...agents.keys()]) await attempt(`stop agent ${host}`, () => stopHostAgent(host));
     if (ctl) {
       const c = ctl;

@@ -17,6 +17,7 @@ import type { Condition, HostNetwork } from '../../controller/api/types.js';
 import * as netns from './index.js';
 import type { VpcRouteSource } from './vpc-sync.js';
 import { Containers, getHostNetwork, HN_API, hostNetworkApi, placementOf, seedHostNetworks, type EmulatorServer, type Placement } from './cluster.js';
+import { teardownSteps } from '../helpers/teardown.js';
 
 const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
 
@@ -191,10 +192,7 @@ export function describeNetnsDatapath(opts: DatapathSuiteOptions): void {
     });
 
     after(async function () {
-      const errors: unknown[] = [];
-      const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-        await fn().catch((e: unknown) => errors.push(new Error(`${what}: ${(e as Error).message ?? String(e)}`)));
-      };
+      const { attempt, errors } = teardownSteps();
       await attempt('stop controller', stopCtl);
       if (kc) await attempt('reset cluster', () => resetCluster(kc!));
       await attempt('stop vpc-sync', async () => sync?.stop());
