@@ -110,12 +110,17 @@ describe('controller core: allocation invariant across crashes and lost state (e
     const first = await start(['--source-dest-check=off', '--resync-period=30s']);
     const hosts = Array.from({ length: 100 }, (_, i) => hostNetwork(`crash-b-${i}`, { instanceID: SERVERS[i % 3]! }));
     const since = emu!.lastSeq;
-    await createMany(kc, hosts);
+    // In three waves, so that the kill lands mid-way however fast the controller batches: 80
+    // hosts, then 10 more once the first batch is through (there is always a next batch to hold),
+    // and the last 10 once that one is held (calls to one table never overlap: they wait).
+    await createMany(kc, hosts.slice(0, 80));
     await waitFor('a first batch of routes', async () => emu!.callsSince(since, 'UpdateRouteTable').some((c) => c.status === 200), 30_000, 20);
     // The next UpdateRouteTable is applied by the cloud but its answer is held for 3 s: the
     // controller dies with a batch in flight that did happen.
     emu!.faults.set({ timeoutNext: { count: 1, operation: 'UpdateRouteTable', ms: 3000, apply: true } });
+    await createMany(kc, hosts.slice(80, 90));
     await waitFor('a batch in flight', async () => emu!.faults.current().timeoutNext.length === 0, 30_000, 5);
+    await createMany(kc, hosts.slice(90));
     const routesAtKill = ownedRoutes(emu!).length;
     await first.kill();
     const before = new Map((await listHn(kc)).filter((h) => h.status?.podCIDR).map((h) => [h.metadata.name, h.status!.podCIDR!]));
