@@ -1,7 +1,7 @@
 // `make bench`: convergence at scale, cloud-API economy and memory of hostnet-controller, in one
 // run on one machine: the real kube-apiserver (hack/controlplane.ts), the VPC emulator with cloud
 // latency and a per-AK write throttle (in this process), and the controller built for production
-// (tsc → node dist/controller/main.js) as a child process. See --help and hack/bench/*.ts.
+// (tsc, hack/bundle.ts → node dist/bin/hostnet-controller.js) as a child process. See --help and hack/bench/*.ts.
 //
 // Output: a table on stdout, bench-results/<date>.json and bench-results/latest.json, and a
 // markdown table for the README. Every process and temp dir is removed at the end and on Ctrl-C.
@@ -24,6 +24,7 @@ import { measureApiFloor, type ApiFloor } from './bench/apifloor.js';
 import { serverId } from './bench/scenarios.js';
 import { summarizeProfile } from './bench/cpuprofile.js';
 import { summarizeHeapSnapshot } from './bench/heapsnapshot.js';
+import { bundle } from './bundle.js';
 
 const started = Date.now();
 const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s]`;
@@ -205,6 +206,9 @@ async function main(): Promise<number> {
       if (mine.length > 0 || !existsSync(join(repoRoot, 'dist', 'controller', 'main.js'))) throw new Error(`the controller does not build:\n${text}`);
       log(`warning: tsc reported errors outside controller/ (the controller built):\n${text.trim()}`);
     }
+    // What the image and the package's bin run (hack/bundle.ts).
+    log('bundling the entry points (hack/bundle.ts → dist/bin/)');
+    await bundle(join(repoRoot, 'dist', 'bin'));
   }
   if (!opts.skipAllocator) {
     log('allocator micro-benchmark (node --expose-gc)');

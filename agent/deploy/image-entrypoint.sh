@@ -21,4 +21,4 @@ case "$mode" in
 esac
 PATH="/usr/local/lib/hostnet/iptables-$mode:$PATH"
 export PATH
-exec node /app/dist/agent/main.js "$@"
+exec node /app/dist/bin/hostnet-agent.js "$@"

@@ -63,7 +63,7 @@ export function controllerWorkers(o: BenchOptions): number {
 export const HELP = `Usage: npx tsx hack/bench.ts [options]      (make bench)
 
 Measures hostnet-controller against the real kube-apiserver and the VPC emulator (50 ms latency,
-10 ms jitter, 10 write calls/s per AK), the controller built for production (tsc, node dist/).
+10 ms jitter, 10 write calls/s per AK), the controller built for production (tsc and hack/bundle.ts, node dist/bin/).
 Scenarios per size N: cold start, migration of 10% of hosts, drift (10% of routes deleted out
 of band), kill -9 and restart, churn; the NIC (source/destination check) cold start at the
 --nic-sizes; and a micro-benchmark of the block allocator (65,536 /24 blocks of 10.0.0.0/8).
@@ -99,7 +99,7 @@ Options:
                            cold start through the provider against the Alibaba emulator)
   --skip-aws               skip the AWS provider rows (hack/bench/aws.ts: the controller's cold start
                            against moto, with moto's own ms per call and the per-route floor)
-  --skip-build             use the existing dist/ (no tsc)
+  --skip-build             use the existing dist/ and dist/bin/ (no tsc, no bundle)
   --quick                  --sizes 100 --nic-sizes 100 --provider-sizes 100 --resync 15 --churn-seconds 15
   --verbose                print controller logs on failure and more progress
   --help                   this text

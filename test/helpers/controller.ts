@@ -31,8 +31,10 @@ export interface StartControllerOptions {
   waitReady?: boolean;
   /** Also wait until this replica leads and has finished its start-up sync. */
   waitLeader?: boolean;
-  /** Run the compiled build (dist/) instead of the TypeScript sources. */
+  /** Run the production bundle (dist/bin/, `npm run build`) instead of the TypeScript sources. */
   compiled?: boolean;
+  /** Run this compiled entry point instead (a bundle the test built itself, hack/bundle.ts). */
+  entry?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -65,8 +67,10 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     '--log-level=debug',
     ...(opts.args ?? []),
   ];
-  const cmd = opts.compiled
-    ? [process.execPath, join(repoRoot, 'dist', 'controller', 'main.js'), ...args]
+  const cmd = opts.entry
+    ? [process.execPath, opts.entry, ...args]
+    : opts.compiled
+    ? [process.execPath, join(repoRoot, 'dist', 'bin', 'hostnet-controller.js'), ...args]
     : [process.execPath, '--import', 'tsx', join(repoRoot, 'controller', 'main.ts'), ...args];
   const proc = spawn(cmd[0]!, cmd.slice(1), {
     cwd: repoRoot,
