@@ -16,9 +16,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
- * The node options the image sets (Dockerfile ENV NODE_OPTIONS, less --enable-source-maps): a
- * 2 MiB young generation keeps the controller's RSS near its live heap (issue 16: 230 → ~170 MiB
- * at 1,000 hosts in phase A's measurement) at a small cost in scavenges.
+ * The node options the image sets (Dockerfile ENV NODE_OPTIONS): a 2 MiB young generation keeps
+ * the controller's RSS near its live heap (issue 16: 230 → ~170 MiB at 1,000 hosts in phase A's
+ * measurement) at a small cost in scavenges. (The old generation's growth the controller limits
+ * itself, controller/heap.ts.)
  */
 const CONTROLLER_NODE_OPTIONS = ['--max-semi-space-size=2'];
 
