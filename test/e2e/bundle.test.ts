@@ -8,44 +8,27 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CustomObjectsApi, loadAllYaml, type KubeConfig } from '@kubernetes/client-node';
+import { loadAllYaml } from '@kubernetes/client-node';
 import { bundle, ENTRY_POINTS } from '../../hack/bundle.js';
-import { adminKubeConfig, controlPlane } from '../helpers/controlplane.js';
-import { emulatorArgs, emulatorEnv, startController, type ControllerProcess } from '../helpers/controller.js';
-import { installCrd, repoRoot, waitFor } from '../helpers/kube.js';
+import { emulatorArgs, emulatorEnv } from '../helpers/controller.js';
+import { useHostNetworkApi } from '../helpers/hostnetwork-api.js';
+import { HN, waitAllReady } from '../helpers/invariants.js';
+import { repoRoot } from '../helpers/kube.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/server.js';
 import type { HostNetwork } from '../../controller/api/types.js';
 
 const run = promisify(execFile);
-const G = { group: 'hostnet.io', version: 'v1alpha1', plural: 'hostnetworks' };
-
-function ready(hn: HostNetwork): boolean {
-  return hn.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && hn.status?.observedGeneration === hn.metadata.generation;
-}
 
 describe('e2e: the production bundles (hack/bundle.ts)', function () {
   this.timeout(120_000);
   // Inside the repository, so that the bundles find node_modules as dist/bin/ does.
   const outdir = join(repoRoot, '.tmp', `bundle-e2e-${process.pid}`);
-  let kc: KubeConfig;
-  let api: CustomObjectsApi;
+  const hn = useHostNetworkApi();
   let emu: Emulator | undefined;
-  let ctl: ControllerProcess | undefined;
 
-  before(async () => {
-    await bundle(outdir);
-    kc = await adminKubeConfig();
-    await installCrd(kc);
-    api = kc.makeApiClient(CustomObjectsApi);
-  });
+  before(() => bundle(outdir));
 
   after(async () => {
-    const list = (await api.listClusterCustomObject(G)) as { items: HostNetwork[] };
-    await Promise.all(list.items.map((i) => api.deleteClusterCustomObject({ ...G, name: i.metadata.name }).catch(() => undefined)));
-    if (ctl) {
-      await waitFor('hostnetworks gone', async () => ((await api.listClusterCustomObject(G)) as { items: unknown[] }).items.length === 0, 30_000).catch(() => undefined);
-      await ctl.stop();
-    }
     await emu?.close();
     rmSync(outdir, { recursive: true, force: true });
   });
@@ -67,28 +50,18 @@ describe('e2e: the production bundles (hack/bundle.ts)', function () {
 
   it('the controller from the bundle programs the seed topology through the real SDK', async () => {
     emu = await startEmulator({});
-    const cp = await controlPlane();
-    ctl = await startController({
-      kubeconfig: cp.kubeconfig,
+    const ctl = await hn.startController({
       entry: join(outdir, 'hostnet-controller.js'),
       args: [...emulatorArgs(emu.url), '--pool-cidr=10.0.0.0/16', '--leader-elect=false'],
       env: emulatorEnv(),
       waitLeader: true,
     });
     const docs = loadAllYaml(readFileSync(join(repoRoot, 'examples', 'seed-hosts.yaml'), 'utf8')) as HostNetwork[];
-    for (const d of docs) await api.createClusterCustomObject({ ...G, body: d });
-    const names = docs.map((d) => d.metadata.name);
-    await waitFor('seed hosts Ready', async () => {
-      for (const name of names) if (!ready((await api.getClusterCustomObject({ ...G, name })) as HostNetwork)) return false;
-      return true;
-    }, 60_000, 200);
+    for (const d of docs) await hn.api.createClusterCustomObject({ ...HN, body: d });
+    const hosts = await waitAllReady(hn.kc, docs.length, 60_000, 'seed hosts Ready');
     const table = emu.snapshot().route_tables.find((t) => t.id === SEED.routeTableId)!;
     const ours = (table.routes as { destination: string; nexthop: string | null; description: string | null }[]).filter((r) => /^hostnet:default:/.test(r.description ?? ''));
-    const want = await Promise.all(names.map(async (name) => {
-      const hn = (await api.getClusterCustomObject({ ...G, name })) as HostNetwork;
-      return [hn.status!.podCIDR!, hn.spec.instanceID];
-    }));
-    assert.deepEqual(ours.map((r) => [r.destination, r.nexthop]).sort(), want.sort());
+    assert.deepEqual(ours.map((r) => [r.destination, r.nexthop]).sort(), hosts.map((h) => [h.status!.podCIDR!, h.spec.instanceID]).sort());
     assert.equal(await ctl.metric('hostnet_leader'), 1);
   });
 });
