@@ -69,11 +69,27 @@ export class HostNetworkInformer {
   ) {
     const api = kc.makeApiClient(CustomObjectsApi);
     const path = this.path;
+    // The first list of the process, into an empty cache, is served from the API server's watch
+    // cache (resourceVersion=0, as client-go's reflector does): a quorum read of 5,000 objects
+    // from etcd was most of a restart's time to Ready (issue 16). The watch that follows starts at
+    // the list's resourceVersion, so nothing later is missed, and a block is never released on
+    // the cache's word alone (the controller confirms a deletion by a direct read). A relist
+    // (after a watch failure) is a consistent read: a lagging API server must not take the cache
+    // back in time.
+    let listed = false;
     const list = async () => {
-      const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...(fieldSelector ? { fieldSelector } : {}) })) as {
+      const fromWatchCache = !listed;
+      const res = (await api.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        ...(fieldSelector ? { fieldSelector } : {}),
+        ...(fromWatchCache ? { resourceVersion: '0' } : {}),
+      })) as {
         items: HostNetwork[];
         metadata?: { resourceVersion?: string };
       };
+      listed = true;
       for (const item of res.items) slimHostNetwork(item);
       return res as never;
     };

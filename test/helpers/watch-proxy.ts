@@ -31,6 +31,8 @@ export interface WatchProxy {
   setWatchMode(mode: WatchMode): void;
   /** Watch requests received so far, whatever the mode did with them. */
   readonly watchRequests: number;
+  /** Path and query of every GET that was not a watch (lists, reads), in order. */
+  readonly listPaths: string[];
   /** Watch requests frozen or cut so far (established ones at the switch included). */
   readonly watchesFrozen: number;
   readonly watchesReset: number;
@@ -87,6 +89,7 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
   let watchesReset = 0;
   let watchesForbidden = 0;
   let listRequests = 0;
+  const listPaths: string[] = [];
   const open = new Set<OpenWatch>();
 
   const forward = (req: IncomingMessage, res: ServerResponse, w?: OpenWatch): void => {
@@ -113,7 +116,10 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
   const server: Server = createServer({ key: pki.key, cert: pki.cert }, (req, res) => {
     const isWatch = new URL(req.url ?? '/', 'https://proxy').searchParams.get('watch') === 'true';
     if (!isWatch) {
-      if (req.method === 'GET') listRequests++;
+      if (req.method === 'GET') {
+        listRequests++;
+        listPaths.push(req.url ?? '');
+      }
       return forward(req, res);
     }
     watchRequests++;
@@ -179,6 +185,9 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
           w.req.socket.destroy();
         }
       }
+    },
+    get listPaths() {
+      return [...listPaths];
     },
     get watchRequests() {
       return watchRequests;
