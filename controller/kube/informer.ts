@@ -71,11 +71,13 @@ export class HostNetworkInformer {
     const path = this.path;
     // The first list of the process, into an empty cache, is served from the API server's watch
     // cache (resourceVersion=0, as client-go's reflector does): a quorum read of 5,000 objects
-    // from etcd was most of a restart's time to Ready (issue 16). The watch that follows starts at
-    // the list's resourceVersion, so nothing later is missed, and a block is never released on
-    // the cache's word alone (the controller confirms a deletion by a direct read). A relist
-    // (after a watch failure) is a consistent read: a lagging API server must not take the cache
-    // back in time.
+    // from etcd was most of a restart's time to Ready (issue 16). That cache can be behind etcd,
+    // so a host created just before the restart may be missing from this list; the watch that
+    // follows starts at the list's resourceVersion and delivers it. Meanwhile nothing of it is
+    // lost: its block is released, and its route deleted, only once a direct read has confirmed
+    // it gone (Reconciler.forgetGone → confirmGone; routes/orphans.ts keeps the route until then),
+    // and the ledger keeps the record of a host it cannot see. A relist (after a watch failure) is
+    // a consistent read: a lagging API server must not take the cache back in time.
     let listed = false;
     const list = async () => {
       const fromWatchCache = !listed;
