@@ -274,10 +274,22 @@ export class HostNetworkController {
     this.leading = true;
     metrics.leader.set(1);
     const t0 = Date.now();
-    await this.informer.start();
-    await this.initTablesPatiently();
+    // Three reads that need nothing of each other, at once: the HostNetworks (the informer's
+    // list), the route tables (their first read looks at no owner: ownership is asked only from
+    // the second read on) and the ledger (its allocator's records; the local routes reserved
+    // below are a separate map). Recovery needs all three.
+    const listing = this.informer.start();
+    const loading = this.ledger.load();
+    try {
+      await Promise.all([listing, this.initTablesPatiently(), loading]);
+    } catch (err) {
+      // Exiting (lead()) stops the informer: not while its list is in flight, or the watch
+      // client-node starts after it would outlive the stop.
+      await Promise.allSettled([listing, loading]);
+      throw err;
+    }
+    if (this.stopped) return;
     this.reserveLocalRoutes();
-    await this.ledger.load();
     await this.recoverBlocks();
     // Routes of hosts already recorded in status are wanted; everything else waits for its sync.
     for (const obj of this.informer.list()) {
