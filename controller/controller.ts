@@ -25,6 +25,7 @@ import { isCloudError } from './provider/errors.js';
 import { Operation } from './provider/operations.js';
 import type { CloudProvider } from './provider/provider.js';
 import { Reconciler } from './reconciler.js';
+import { OrphanGuard } from './routes/orphans.js';
 import { routeOwnership, type RouteOwnership } from './routes/ownership.js';
 import { RouteTableSet } from './routes/tableset.js';
 
@@ -72,6 +73,8 @@ export class HostNetworkController {
   /** Which routes are ours, the way the provider can tell (a mark, or the ledger's records). */
   readonly ownership: RouteOwnership;
   private readonly confirmGone: (name: string) => Promise<boolean>;
+  /** Routes of hosts missing from the cache stay until a direct read confirms them gone. */
+  readonly orphans: OrphanGuard;
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kc, log, metrics } = o;
@@ -114,18 +117,26 @@ export class HostNetworkController {
       inPool,
       isHostOfOurs: (id) => id !== '' && this.informer.list().some((h) => h.spec.instanceID === id || this.status.latest(h).status?.nextHop === id),
     });
+    this.orphans = new OrphanGuard({
+      ownerOf: (r) => this.ownership.ownerOf(r),
+      cached: (name) => {
+        const obj = this.informer.get(name);
+        return obj && { deleting: !!obj.metadata.deletionTimestamp };
+      },
+      wanted: (name) => this.tables.hasOwner(name),
+      // The queue runs only once the start-up sync is done; collectGarbage covers the time before.
+      onUnconfirmed: (name) => {
+        if (this.leading && this.synced) this.queue.add(name);
+      },
+    });
     this.tables = new RouteTableSet(o.provider, {
       capacity: config.routeTableCapacity,
       batchWindowMs: config.routeBatchWindowMs,
       isOwned: (r) => this.ownership.isOwned(r),
       inPool,
-      keep: (r) => {
-        // A route of ours whose host still exists but has not been reconciled yet stays: it is
-        // where that host's block is recovered from.
-        const owner = this.ownership.ownerOf(r);
-        const obj = owner !== undefined ? this.informer.get(owner) : undefined;
-        return obj !== undefined && !obj.metadata.deletionTimestamp && !this.tables.hasOwner(owner!);
-      },
+      // A route of ours whose host exists but has not been reconciled yet stays (its block is
+      // recovered from it), and so does one whose host is only missing from the cache.
+      keep: (r) => this.orphans.keep(r),
       onBatch: (n) => metrics.routeBatchSize.observe(n),
       onRetry: () => metrics.cloudRetries.inc({ operation: o.provider.capabilities.routeWrites.kind === 'per-route' ? Operation.writeRoute : Operation.applyRoutes, provider: o.provider.name }),
       onRoom: (owners) => owners.forEach((n) => this.queue.add(n)),
@@ -146,6 +157,7 @@ export class HostNetworkController {
       log,
       config,
       recovered: this.recovered,
+      orphans: this.orphans,
       // Only once the informer has synced (the queue runs only then) and a direct read agrees.
       confirmGone: (name) => this.confirmGone(name),
     });
@@ -156,7 +168,11 @@ export class HostNetworkController {
       onRetry: () => metrics.queueRetries.inc(),
     });
     this.informer = new HostNetworkInformer(kc, log, config.watchIdleTimeoutMs, {
-      onAdd: (obj) => this.enqueue(obj),
+      onAdd: (obj) => {
+        // A host of that name exists (again): its routes are its own, not a gone host's.
+        this.orphans.forget(obj.metadata.name);
+        this.enqueue(obj);
+      },
       // The echo of our own status or finalizer write: the pass that wrote it saw all of it.
       onUpdate: (obj) => {
         if (!this.status.isOwnWrite?.(obj)) this.enqueue(obj);
@@ -258,10 +274,22 @@ export class HostNetworkController {
     this.leading = true;
     metrics.leader.set(1);
     const t0 = Date.now();
-    await this.informer.start();
-    await this.initTablesPatiently();
+    // Three reads that need nothing of each other, at once: the HostNetworks (the informer's
+    // list), the route tables (their first read looks at no owner: ownership is asked only from
+    // the second read on) and the ledger (its allocator's records; the local routes reserved
+    // below are a separate map). Recovery needs all three.
+    const listing = this.informer.start();
+    const loading = this.ledger.load();
+    try {
+      await Promise.all([listing, this.initTablesPatiently(), loading]);
+    } catch (err) {
+      // Exiting (lead()) stops the informer: not while its list is in flight, or the watch
+      // client-node starts after it would outlive the stop.
+      await Promise.allSettled([listing, loading]);
+      throw err;
+    }
+    if (this.stopped) return;
     this.reserveLocalRoutes();
-    await this.ledger.load();
     await this.recoverBlocks();
     // Routes of hosts already recorded in status are wanted; everything else waits for its sync.
     for (const obj of this.informer.list()) {
@@ -375,12 +403,14 @@ export class HostNetworkController {
   }
 
   /**
-   * Blocks recorded for HostNetworks the informer does not have (deleted while the controller was
-   * down, finalizer removed by hand): each goes through the queue, where the reconciler releases
-   * it and removes its routes once a direct read confirms the object is gone.
+   * Blocks recorded, and routes of ours, for HostNetworks the informer does not have (deleted
+   * while the controller was down, finalizer removed by hand, or only missing from a cache that is
+   * behind): each goes through the queue, where the reconciler releases the block and removes the
+   * routes once a direct read confirms the object is gone (until then the routes stay: orphans.ts).
    */
   private collectGarbage(): void {
     for (const name of this.ledger.owners().keys()) if (!this.informer.get(name)) this.queue.add(name);
+    for (const name of this.tables.routeOwners()) if (!this.informer.get(name)) this.queue.add(name);
   }
 
   private async ensureSecurityGroup(): Promise<void> {
@@ -464,6 +494,7 @@ export class HostNetworkController {
       perHost: {
         portChecks: this.reconciler.portChecks,
         recoveredHints: this.recovered.size,
+        confirmedGone: this.orphans.size,
         statusCopies: this.status instanceof KubeStatusWriter ? this.status.remembered : undefined,
         events: this.events instanceof EventRecorder ? this.events.debugState() : undefined,
       },

@@ -20,6 +20,7 @@ import type { CloudProvider } from './provider/provider.js';
 import { PENDING_RECHECK_MS, onlyWaiting, planReady, planRoute, type LogLine, type Notice } from './reconcile-plan.js';
 import { describeRouteOutcome } from './route-messages.js';
 import { markFor } from './routes/marks.js';
+import type { OrphanGuard } from './routes/orphans.js';
 import type { RouteOwnership } from './routes/ownership.js';
 import type { RouteTableSet } from './routes/tableset.js';
 
@@ -40,6 +41,8 @@ export interface ReconcilerDeps {
   recovered: Map<string, string>;
   /** A direct read (not the cache) that the object is gone; without it the cache is trusted. */
   confirmGone?: (name: string) => Promise<boolean>;
+  /** Keeps the routes of owners missing from the cache until confirmGone agrees (routes/orphans.ts). */
+  orphans?: Pick<OrphanGuard, 'confirmGone' | 'forget'>;
 }
 
 /** How soon a cache miss for an object that still exists is looked at again. */
@@ -114,12 +117,19 @@ export class Reconciler {
   /** The object vanished without our finalizer running (e.g. it was removed by hand). */
   private async forgetGone(name: string): Promise<QueueResult | void> {
     this.forgetHost(name);
-    if (this.d.ledger.blockOf(name) === undefined && !this.d.tables.hasOwner(name)) return;
-    // The cache can be behind (a watch restarting): only a direct read may condemn a block.
+    if (this.d.ledger.blockOf(name) === undefined && !this.d.tables.hasOwner(name) && !this.d.tables.holdsRouteOf(name)) {
+      // Nothing of it is left: nothing to remember either.
+      this.d.orphans?.forget(name);
+      return;
+    }
+    // The cache can be behind (a first list from the watch cache, a watch restarting): only a
+    // direct read may condemn a block or a route.
     if (this.d.confirmGone && !(await this.d.confirmGone(name))) {
-      this.d.log.info('not in the cache but still exists; keeping its block', { hostnetwork: name });
+      this.d.log.info('not in the cache but still exists; keeping its block and routes', { hostnetwork: name });
       return { requeueAfterMs: CACHE_BEHIND_RECHECK_MS };
     }
+    // Before the wait for the route's removal below: until now the route was kept for it.
+    this.d.orphans?.confirmGone(name);
     this.d.tables.unset(name);
     // With ownership by ledger the ledger's record is what makes the route ours, so the block goes
     // back to the pool only once no route of ours is left for it. (A marked route stays ours
@@ -135,6 +145,13 @@ export class Reconciler {
     }
     const released = await this.d.ledger.release(name);
     if (released) this.d.log.info('released the block of a HostNetwork that no longer exists', { hostnetwork: name, podCIDR: released });
+    if (this.d.tables.holdsRouteOf(name)) {
+      // A marked route of it is still in a table: the flush deletes it and its outcome brings the
+      // name back here (onSettled), when it is forgotten; the recheck is in case that is lost.
+      this.d.tables.requestFlush();
+      return { requeueAfterMs: PENDING_RECHECK_MS };
+    }
+    this.d.orphans?.forget(name);
   }
 
   private async finalize(obj: HostNetwork): Promise<QueueResult | void> {

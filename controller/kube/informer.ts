@@ -69,11 +69,29 @@ export class HostNetworkInformer {
   ) {
     const api = kc.makeApiClient(CustomObjectsApi);
     const path = this.path;
+    // The first list of the process, into an empty cache, is served from the API server's watch
+    // cache (resourceVersion=0, as client-go's reflector does): a quorum read of 5,000 objects
+    // from etcd was most of a restart's time to Ready (issue 16). That cache can be behind etcd,
+    // so a host created just before the restart may be missing from this list; the watch that
+    // follows starts at the list's resourceVersion and delivers it. Meanwhile nothing of it is
+    // lost: its block is released, and its route deleted, only once a direct read has confirmed
+    // it gone (Reconciler.forgetGone → confirmGone; routes/orphans.ts keeps the route until then),
+    // and the ledger keeps the record of a host it cannot see. A relist (after a watch failure) is
+    // a consistent read: a lagging API server must not take the cache back in time.
+    let listed = false;
     const list = async () => {
-      const res = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...(fieldSelector ? { fieldSelector } : {}) })) as {
+      const fromWatchCache = !listed;
+      const res = (await api.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        ...(fieldSelector ? { fieldSelector } : {}),
+        ...(fromWatchCache ? { resourceVersion: '0' } : {}),
+      })) as {
         items: HostNetwork[];
         metadata?: { resourceVersion?: string };
       };
+      listed = true;
       for (const item of res.items) slimHostNetwork(item);
       return res as never;
     };

@@ -40,6 +40,27 @@ export class RouteTableSet {
     return this.tables.some((t) => t.hasOwner(owner));
   }
 
+  /** A route of ours in some table still belongs to the owner (wanted or not). */
+  holdsRouteOf(owner: string): boolean {
+    const ownerOf = this.opts.ownerOf;
+    if (!ownerOf) return false;
+    return this.tables.some((t) => t.routes().some((r) => this.opts.isOwned(r) && ownerOf(r) === owner));
+  }
+
+  /** The owners of our routes, as far as they can be told. */
+  routeOwners(): Set<string> {
+    const out = new Set<string>();
+    const ownerOf = this.opts.ownerOf;
+    if (!ownerOf) return out;
+    for (const t of this.tables) {
+      for (const r of t.routes()) {
+        const owner = this.opts.isOwned(r) ? ownerOf(r) : undefined;
+        if (owner !== undefined) out.add(owner);
+      }
+    }
+    return out;
+  }
+
   unset(owner: string): void {
     for (const t of this.tables) t.unset(owner);
   }

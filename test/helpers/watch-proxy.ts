@@ -12,6 +12,9 @@
 //             response), like a connection reset;
 // - 'forbid': established watches are cut and every new one is refused with the API server's
 //             403 Status, as when the RBAC rule lacks the `watch` verb.
+// Independently, lagBehind(names) plays an API server whose watch cache is behind etcd for those
+// objects: lists served from the watch cache (resourceVersion=0) and watch events leave them out,
+// while consistent lists (no resourceVersion, e.g. a direct read by name) still show them.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,8 +32,12 @@ export interface WatchProxy {
   /** A kubeconfig for the proxy: its own CA (no insecure-skip-tls-verify), the upstream's token. */
   kubeConfig(): KubeConfig;
   setWatchMode(mode: WatchMode): void;
+  /** The watch cache misses these objects (by name) from now on; [] catches it up again. */
+  lagBehind(names: string[]): void;
   /** Watch requests received so far, whatever the mode did with them. */
   readonly watchRequests: number;
+  /** Path and query of every GET that was not a watch (lists, reads), in order. */
+  readonly listPaths: string[];
   /** Watch requests frozen or cut so far (established ones at the switch included). */
   readonly watchesFrozen: number;
   readonly watchesReset: number;
@@ -87,23 +94,60 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
   let watchesReset = 0;
   let watchesForbidden = 0;
   let listRequests = 0;
+  const listPaths: string[] = [];
   const open = new Set<OpenWatch>();
+  let behind = new Set<string>();
+  const hidden = (obj: unknown): boolean => behind.has((obj as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? '');
 
-  const forward = (req: IncomingMessage, res: ServerResponse, w?: OpenWatch): void => {
-    const up = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...endToEnd(req.headers), host: target.host }, agent: upstreamAgent },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, endToEnd(upRes.headers));
-        res.flushHeaders();
-        upRes.on('data', (chunk: Buffer) => {
-          if (!w?.frozen) res.write(chunk);
-        });
+  /** `lag`: the answer is rewritten to leave out the objects the watch cache is behind on. */
+  const forward = (req: IncomingMessage, res: ServerResponse, w?: OpenWatch, lag?: 'list' | 'watch'): void => {
+    const headers: Record<string, string | string[]> = { ...endToEnd(req.headers), host: target.host };
+    // A body to rewrite must come uncompressed.
+    if (lag) delete headers['accept-encoding'];
+    const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent: upstreamAgent }, (upRes) => {
+      const resHeaders = endToEnd(upRes.headers);
+      if (lag === 'list') {
+        let body = '';
+        upRes.setEncoding('utf8');
+        upRes.on('data', (chunk: string) => (body += chunk));
         upRes.on('end', () => {
-          if (!w?.frozen) res.end();
+          try {
+            const list = JSON.parse(body) as { items?: unknown[] };
+            if (Array.isArray(list.items)) body = JSON.stringify({ ...list, items: list.items.filter((o) => !hidden(o)) });
+          } catch {
+            // Not JSON (an error page): passed on as it is.
+          }
+          delete resHeaders['content-length'];
+          res.writeHead(upRes.statusCode ?? 502, resHeaders);
+          res.end(body);
         });
         upRes.on('error', () => res.destroy());
-      },
-    );
+        return;
+      }
+      res.writeHead(upRes.statusCode ?? 502, resHeaders);
+      res.flushHeaders();
+      let partial = '';
+      if (lag === 'watch') upRes.setEncoding('utf8');
+      upRes.on('data', (chunk: Buffer | string) => {
+        if (w?.frozen) return;
+        if (lag !== 'watch') return void res.write(chunk);
+        // One JSON event per line: events of objects the cache is behind on are left out.
+        const lines = (partial + String(chunk)).split('\n');
+        partial = lines.pop() ?? '';
+        const kept = lines.filter((line) => {
+          try {
+            return !hidden((JSON.parse(line) as { object?: unknown }).object);
+          } catch {
+            return true;
+          }
+        });
+        if (kept.length > 0) res.write(kept.map((l) => `${l}\n`).join(''));
+      });
+      upRes.on('end', () => {
+        if (!w?.frozen) res.end(partial);
+      });
+      upRes.on('error', () => res.destroy());
+    });
     up.on('error', () => res.destroy());
     // The client went away (aborted its watch, or we cut it): let go of the upstream request too.
     res.on('close', () => up.destroy());
@@ -113,8 +157,12 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
   const server: Server = createServer({ key: pki.key, cert: pki.cert }, (req, res) => {
     const isWatch = new URL(req.url ?? '/', 'https://proxy').searchParams.get('watch') === 'true';
     if (!isWatch) {
-      if (req.method === 'GET') listRequests++;
-      return forward(req, res);
+      const fromWatchCache = new URL(req.url ?? '/', 'https://proxy').searchParams.get('resourceVersion') === '0';
+      if (req.method === 'GET') {
+        listRequests++;
+        listPaths.push(req.url ?? '');
+      }
+      return forward(req, res, undefined, req.method === 'GET' && fromWatchCache && behind.size > 0 ? 'list' : undefined);
     }
     watchRequests++;
     if (mode === 'reset') {
@@ -146,7 +194,7 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
       watchesFrozen++;
       return; // held: never forwarded, never answered
     }
-    forward(req, res, w);
+    forward(req, res, w, 'watch');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -179,6 +227,12 @@ export async function startWatchProxy(upstream: string, upstreamKc: KubeConfig):
           w.req.socket.destroy();
         }
       }
+    },
+    lagBehind(names) {
+      behind = new Set(names);
+    },
+    get listPaths() {
+      return [...listPaths];
     },
     get watchRequests() {
       return watchRequests;

@@ -6,7 +6,8 @@
 // - a watch that is cut (reset) is restarted after each error, with a growing delay, and the
 //   cache converges;
 // - a watch that is refused every time (403, as without the RBAC verb) still lets the cache
-//   converge, deletes included, by re-listing after each failure.
+//   converge, deletes included, by re-listing after each failure;
+// - the first list comes from the watch cache (resourceVersion=0), a relist is a consistent read.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -140,5 +141,24 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
       20_000,
     );
     assert.ok(refused?.message.includes('check the RBAC rule'), `the warning points at RBAC: ${JSON.stringify(refused)}`);
+  });
+
+  it('the first list is served from the watch cache (resourceVersion=0); a relist after a watch failure is a consistent read', async () => {
+    const { log } = capturingLogger();
+    informer = new HostNetworkInformer(proxy.kubeConfig(), log, 600_000, handlers);
+    await informer.start();
+    const inf = informer;
+    const rv = (path: string): string | null => new URL(path, 'https://proxy').searchParams.get('resourceVersion');
+    const first = proxy.listPaths.filter((p) => p.includes('/hostnetworks'));
+    assert.equal(first.length, 1, `one list at start: ${JSON.stringify(first)}`);
+    assert.equal(rv(first[0] ?? ''), '0', `the start-up list asks the watch cache: ${first[0]}`);
+
+    proxy.setWatchMode('forbid');
+    const listsAtForbid = proxy.listPaths.length;
+    await createHn(kc, hostNetwork('relist-new', { instanceID: ECS1 }));
+    await waitFor('the new host through a relist', async () => inf.get('relist-new') !== undefined, 20_000);
+    const relists = proxy.listPaths.slice(listsAtForbid).filter((p) => p.includes('/hostnetworks'));
+    assert.ok(relists.length >= 1, 'relisted after the refused watch');
+    for (const p of relists) assert.equal(rv(p), null, `a relist is a consistent read (no resourceVersion): ${p}`);
   });
 });

@@ -5,6 +5,7 @@ import type { Ledger } from '../../../controller/ledger.js';
 import type { Logger } from '../../../controller/logger.js';
 import type { CloudProvider } from '../../../controller/provider/provider.js';
 import { Reconciler } from '../../../controller/reconciler.js';
+import { OrphanGuard } from '../../../controller/routes/orphans.js';
 import { routeOwnership } from '../../../controller/routes/ownership.js';
 import { RouteTableSet } from '../../../controller/routes/tableset.js';
 import type { FakeStatusWriter } from './status.js';
@@ -18,13 +19,29 @@ export async function wireReconciler(o: {
   inPool: (destination: string) => boolean;
   sourceDestCheck?: 'disable' | 'block' | 'off';
   confirmGone?: (name: string) => Promise<boolean>;
-}): Promise<{ reconciler: Reconciler; tables: RouteTableSet; events: MemoryEventSink }> {
+  /** Names the informer's cache does not have although the API server does (a cache behind). */
+  cacheMisses?: Set<string>;
+  /** What the controller's OrphanGuard hands to the work queue. */
+  onUnconfirmed?: (name: string) => void;
+}): Promise<{ reconciler: Reconciler; tables: RouteTableSet; events: MemoryEventSink; orphans: OrphanGuard }> {
   const { provider, status, ledger } = o;
+  // The informer's cache: the fake's objects, but for the names it misses.
+  const cached = (name: string) => (o.cacheMisses?.has(name) ? undefined : status.get(name));
+  const list = () => [...status.objects.values()].filter((h) => !o.cacheMisses?.has(h.metadata.name));
   // Ownership as the provider declares it.
   const ownership = routeOwnership(provider.capabilities.ownership, o.installationId, {
     ownerOfBlock: (d) => ledger.ownerOfBlock(d),
     inPool: o.inPool,
-    isHostOfOurs: (id) => [...status.objects.values()].some((h) => h.spec.instanceID === id || h.status?.nextHop === id),
+    isHostOfOurs: (id) => list().some((h) => h.spec.instanceID === id || h.status?.nextHop === id),
+  });
+  const orphans = new OrphanGuard({
+    ownerOf: (r) => ownership.ownerOf(r),
+    cached: (name) => {
+      const obj = cached(name);
+      return obj && { deleting: !!obj.metadata.deletionTimestamp };
+    },
+    wanted: (name): boolean => tables.hasOwner(name),
+    onUnconfirmed: o.onUnconfirmed,
   });
   const tables = new RouteTableSet(provider, {
     capacity: 200,
@@ -32,12 +49,13 @@ export async function wireReconciler(o: {
     isOwned: (r) => ownership.isOwned(r),
     ownerOf: (r) => ownership.ownerOf(r),
     inPool: o.inPool,
+    keep: (r): boolean => orphans.keep(r),
   });
   await tables.init();
   const events = new MemoryEventSink();
   const reconciler = new Reconciler({
-    get: (name) => status.get(name),
-    list: () => [...status.objects.values()],
+    get: cached,
+    list,
     status,
     ledger,
     tables,
@@ -48,6 +66,7 @@ export async function wireReconciler(o: {
     config: { installationId: o.installationId, sourceDestCheck: o.sourceDestCheck ?? 'disable', resyncPeriodMs: 60_000, portRecheckMs: 1_800_000 },
     recovered: new Map(),
     confirmGone: o.confirmGone,
+    orphans,
   });
-  return { reconciler, tables, events };
+  return { reconciler, tables, events, orphans };
 }
