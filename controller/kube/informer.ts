@@ -5,10 +5,11 @@
 // watch that went silent (and cuts one that does not answer at all: watch-deadline.ts).
 // Objects are slimmed on the way into the cache (slimHostNetwork): managedFields and kubectl's
 // last-applied copy of the object are dropped, as client-go's informers allow with a transform.
-import { CustomObjectsApi, ListWatch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type HostNetwork } from '../api/types.js';
 import type { Logger } from '../logger.js';
 import { describeKubeError, kubeStatusCode } from './errors.js';
+import { listWithoutManagedFields } from './list.js';
 import { WatchWithResponseDeadline } from './watch-deadline.js';
 
 export interface InformerHandlers {
@@ -67,7 +68,6 @@ export class HostNetworkInformer {
     /** Only objects matching this field selector (e.g. spec.instanceID=<id>: the host agent's own). */
     private readonly fieldSelector?: string,
   ) {
-    const api = kc.makeApiClient(CustomObjectsApi);
     const path = this.path;
     // The first list of the process, into an empty cache, is served from the API server's watch
     // cache (resourceVersion=0, as client-go's reflector does): a quorum read of 5,000 objects
@@ -81,16 +81,11 @@ export class HostNetworkInformer {
     let listed = false;
     const list = async () => {
       const fromWatchCache = !listed;
-      const res = (await api.listClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
+      // Read by listWithoutManagedFields (list.ts): the memory of a 5,000-object answer.
+      const res = await listWithoutManagedFields<HostNetwork>(kc, path, {
         ...(fieldSelector ? { fieldSelector } : {}),
         ...(fromWatchCache ? { resourceVersion: '0' } : {}),
-      })) as {
-        items: HostNetwork[];
-        metadata?: { resourceVersion?: string };
-      };
+      });
       listed = true;
       for (const item of res.items) slimHostNetwork(item);
       return res as never;
