@@ -16,7 +16,7 @@ export interface ListAnswer<T> {
 }
 
 /** GET `path` with `query`: the list, its items without metadata.managedFields. */
-export async function listWithoutManagedFields<T>(kc: KubeConfig, path: string, query: Record<string, string>, signal?: AbortSignal): Promise<ListAnswer<T>> {
+export async function listWithoutManagedFields<T>(kc: KubeConfig, path: string, query: Record<string, string>): Promise<ListAnswer<T>> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(server.replace(/\/+$/, '') + path);
@@ -24,7 +24,7 @@ export async function listWithoutManagedFields<T>(kc: KubeConfig, path: string, 
   const opts: RequestOptions = { method: 'GET', headers: { Accept: 'application/json', 'Accept-Encoding': 'gzip' } };
   await kc.applyToHTTPSOptions(opts);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, { ...opts, ...(signal ? { signal } : {}) }, resolve);
+    const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, opts, resolve);
     req.on('error', reject);
     req.end();
   });
