@@ -7,35 +7,23 @@
 // from the watch cache and watch events leave the host out, consistent lists show it. The
 // controller runs in-process over the in-memory cloud.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { parseConfig, type Config } from '../../controller/config.js';
 import { HostNetworkController } from '../../controller/controller.js';
-import { createLogger, silentLogger } from '../../controller/logger.js';
+import { silentLogger } from '../../controller/logger.js';
 import { Metrics } from '../../controller/metrics.js';
 import { MemoryProvider } from '../../controller/provider/memory.js';
 import type { ControlPlane } from '../../hack/controlplane.js';
 import { freshCluster } from '../helpers/controller.js';
 import { ECS1, ECS2, HN, createHn, getHn, hostNetwork, isReady, waitAllReady } from '../helpers/invariants.js';
 import { resetCluster, waitFor } from '../helpers/kube.js';
+import { capturingLogger } from '../helpers/logs.js';
 import { startWatchProxy, type WatchProxy } from '../helpers/watch-proxy.js';
 
 function config(): Config {
   const r = parseConfig(['--cloud-provider=memory', '--leader-elect=false', '--installation-id=default', '--pool-cidr=10.0.0.0/16', '--resync-period=1h'], {});
   assert.equal(r.kind, 'config');
   return r.config;
-}
-
-/** A JSON logger whose lines the test can read. */
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('debug', 'json', stream), lines };
 }
 
 describe('controller: a restart whose first list misses a live host (watch cache behind; real API server behind a proxy)', function () {

@@ -9,15 +9,14 @@
 //   converge, deletes included, by re-listing after each failure;
 // - the first list comes from the watch cache (resourceVersion=0), a relist is a consistent read.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HostNetwork } from '../../controller/api/types.js';
 import { HostNetworkInformer } from '../../controller/kube/informer.js';
-import { createLogger } from '../../controller/logger.js';
 import type { ControlPlane } from '../../hack/controlplane.js';
 import { freshCluster } from '../helpers/controller.js';
 import { ECS1, createHn, deleteHn, hostNetwork } from '../helpers/invariants.js';
 import { resetCluster, waitFor } from '../helpers/kube.js';
+import { capturingLogger } from '../helpers/logs.js';
 import { startWatchProxy, type WatchProxy } from '../helpers/watch-proxy.js';
 
 interface LogLine {
@@ -26,18 +25,6 @@ interface LogLine {
   retryInMs?: number;
   status?: number;
   idleMs?: number;
-}
-
-/** A JSON logger whose lines the test can read. */
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as LogLine);
-      done();
-    },
-  });
-  return { log: createLogger('debug', 'json', stream), lines };
 }
 
 describe('kube/informer: watchdog and restart (real API server behind a watch-only faulty proxy)', function () {
@@ -70,7 +57,7 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
   const handlers = { onAdd: noop, onUpdate: noop, onDelete: noop };
 
   it('a silent watch is restarted after the idle timeout and a change made meanwhile reaches the cache', async () => {
-    const { log, lines } = capturingLogger();
+    const { log, lines } = capturingLogger<LogLine>();
     informer = new HostNetworkInformer(proxy.kubeConfig(), log, 1000, handlers);
     await informer.start();
     const inf = informer;
@@ -96,7 +83,7 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
   });
 
   it('a watch that is cut is restarted after each error with a growing delay, and the cache converges', async () => {
-    const { log, lines } = capturingLogger();
+    const { log, lines } = capturingLogger<LogLine>();
     // An idle timeout far beyond the test: only the restart after errors can bring the watch back.
     informer = new HostNetworkInformer(proxy.kubeConfig(), log, 600_000, handlers);
     await informer.start();
@@ -118,7 +105,7 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
   });
 
   it('a watch refused every time (403) still converges by re-listing after each failure, deletes included', async () => {
-    const { log, lines } = capturingLogger();
+    const { log, lines } = capturingLogger<LogLine>();
     const deleted: string[] = [];
     informer = new HostNetworkInformer(proxy.kubeConfig(), log, 600_000, { ...handlers, onDelete: (h) => deleted.push(h.metadata.name) });
     await informer.start();
@@ -144,7 +131,7 @@ describe('kube/informer: watchdog and restart (real API server behind a watch-on
   });
 
   it('the first list is served from the watch cache (resourceVersion=0); a relist after a watch failure is a consistent read', async () => {
-    const { log } = capturingLogger();
+    const { log } = capturingLogger<LogLine>();
     informer = new HostNetworkInformer(proxy.kubeConfig(), log, 600_000, handlers);
     await informer.start();
     const inf = informer;

@@ -6,19 +6,13 @@ import assert from 'node:assert/strict';
 import { BlockAllocator } from '../../controller/allocator.js';
 import { Ledger, MemoryLedgerStore, type AssignResult } from '../../controller/ledger.js';
 import type { HostEvidence, Inconsistency } from '../../controller/ledger-evidence.js';
-import { Writable } from 'node:stream';
-import { createLogger, silentLogger, type Logger } from '../../controller/logger.js';
+import { silentLogger, type Logger } from '../../controller/logger.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 /** A real (winston) logger writing JSON lines into memory. */
 function recordingLogger(): Logger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as { level: string; message: string });
-      done();
-    },
-  });
-  return Object.assign(createLogger('debug', 'json', stream), { lines });
+  const { log, lines } = capturingLogger<{ level: string; message: string }>();
+  return Object.assign(log, { lines });
 }
 
 /** The store as a controller with --pool-cidr=10.0.0.0/16 --block-size=24 left it. */
