@@ -128,6 +128,12 @@ export class HostNetworkController {
       onUnconfirmed: (name) => {
         if (this.leading && this.synced) this.queue.add(name);
       },
+      onOrphaned: (name, destinations) => {
+        for (const destination of destinations) {
+          metrics.driftRepairs.inc({ kind: 'orphaned' });
+          log.info('route drift found; repairing', { destination, kind: 'orphaned', hostnetwork: name });
+        }
+      },
     });
     this.tables = new RouteTableSet(o.provider, {
       capacity: config.routeTableCapacity,

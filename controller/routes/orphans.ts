@@ -17,11 +17,18 @@ export interface OrphanGuardDeps {
   wanted(name: string): boolean;
   /** A route was kept for an owner missing from the cache: a direct read must look at it. */
   onUnconfirmed?(name: string): void;
+  /**
+   * The owner of routes kept while it was missing from the cache is confirmed gone: those routes
+   * (their destinations) are orphans and go now — drift, as an orphan found at a full sync is.
+   */
+  onOrphaned?(name: string, destinations: string[]): void;
 }
 
 export class OrphanGuard {
   /** Owners a direct read found gone whose routes or block are not all gone yet. */
   private readonly gone = new Set<string>();
+  /** Destinations kept for owners missing from the cache, until a direct read decides. */
+  private readonly held = new Map<string, Set<string>>();
 
   constructor(private readonly d: OrphanGuardDeps) {}
 
@@ -32,6 +39,9 @@ export class OrphanGuard {
     const obj = this.d.cached(owner);
     if (obj) return !obj.deleting && !this.d.wanted(owner);
     if (this.gone.has(owner)) return false;
+    let destinations = this.held.get(owner);
+    if (!destinations) this.held.set(owner, (destinations = new Set()));
+    destinations.add(route.destination);
     this.d.onUnconfirmed?.(owner);
     return true;
   }
@@ -39,11 +49,15 @@ export class OrphanGuard {
   /** A direct read found the owner gone: its routes may go from now on. */
   confirmGone(name: string): void {
     this.gone.add(name);
+    const destinations = this.held.get(name);
+    this.held.delete(name);
+    if (destinations) this.d.onOrphaned?.(name, [...destinations]);
   }
 
   /** Nothing of the owner is left, or an object of that name exists (again): nothing to remember. */
   forget(name: string): void {
     this.gone.delete(name);
+    this.held.delete(name);
   }
 
   isConfirmedGone(name: string): boolean {
@@ -52,6 +66,8 @@ export class OrphanGuard {
 
   /** Owners remembered (per-host state: it shrinks as their routes and blocks go). */
   get size(): number {
-    return this.gone.size;
+    let n = this.gone.size;
+    for (const name of this.held.keys()) if (!this.gone.has(name)) n++;
+    return n;
   }
 }

@@ -128,6 +128,27 @@ describe('OrphanGuard', () => {
     assert.equal(g.keep(route('h1')), true, 'forgotten (re-created, or nothing left): kept again until confirmed');
   });
 
+  it('routes kept for an owner missing from the cache are reported once as orphaned when it is confirmed gone; not when it turns up', () => {
+    const orphaned: [string, string[]][] = [];
+    const g = new OrphanGuard({ ownerOf: (r) => r.description || undefined, cached: () => undefined, wanted: () => false, onOrphaned: (n, d) => orphaned.push([n, d.sort()]) });
+    const at = (owner: string, destination: string): CloudRoute => ({ ...route(owner), destination });
+    g.keep(at('gone', '10.0.9.0/24'));
+    g.keep(at('gone', '10.0.9.0/24'));
+    g.keep(at('gone', '10.0.8.0/24'));
+    g.keep(at('back', '10.0.7.0/24'));
+    assert.equal(g.size, 2);
+    g.confirmGone('gone');
+    g.confirmGone('gone');
+    assert.deepEqual(orphaned, [['gone', ['10.0.8.0/24', '10.0.9.0/24']]], 'each destination once, the second confirmation reports nothing');
+    // An object of that name appears: its route was never an orphan.
+    g.forget('back');
+    g.confirmGone('back');
+    assert.deepEqual(orphaned.length, 1);
+    g.forget('gone');
+    g.forget('back');
+    assert.equal(g.size, 0);
+  });
+
   it('an owner in the cache keeps its route until its sync wants its own; a deleting one does not; an unknown owner does not', () => {
     const { g, asked } = guard({ live: { deleting: false }, synced: { deleting: false }, leaving: { deleting: true } }, ['synced']);
     assert.equal(g.keep(route('live')), true);
