@@ -91,11 +91,13 @@ describe('installations: two in one VPC never touch each other; upgrades keep th
       assert.equal(await a.metric('hostnet_installation_info', { installation_id: idA!, source: 'cluster' }), 1, 'A exports its id');
       assert.equal(await b.metric('hostnet_installation_info', { installation_id: idB!, source: 'cluster' }), 1, 'B exports its id');
 
-      // The same host name in both clusters, different blocks; B also wants A's block.
+      // The same host name in both clusters, different blocks; B also wants A's block, once A's
+      // route is in the table (whichever route lands first holds the destination: created at
+      // once, B's could land first on a loaded machine, and then A's host is the one in conflict).
       await createHn(kcA, hostNetwork('web', { instanceID: ECS1, podCIDR: '10.0.2.0/24' }));
       await createHn(kcB, hostNetwork('web', { instanceID: ECS2, podCIDR: '10.0.3.0/24' }));
-      await createHn(kcB, hostNetwork('clash', { instanceID: ECS2, podCIDR: '10.0.2.0/24' }));
       await waitFor('web Ready in A', async () => isReady(await getHn(kcA, 'web')), 30_000);
+      await createHn(kcB, hostNetwork('clash', { instanceID: ECS2, podCIDR: '10.0.2.0/24' }));
       await waitFor('web Ready in B', async () => isReady(await getHn(kcB, 'web')), 30_000);
       const clash = await waitFor('clash reports RouteConflict in B', async () => {
         const c = cond(await getHn(kcB, 'clash'), 'RouteProgrammed');
